@@ -1,0 +1,43 @@
+# Two commands: `make up` runs Persona locally, `make test` runs every test.
+# Both create .venv and install everything on first use; later runs skip the
+# install until pyproject.toml changes.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test install openapi synth bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Persona needs Python >= 3.11 ($(PYTHON) is older); run: make PYTHON=python3.11 ..."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+## Run the whole system locally (moto + HTTP API + queue dispatcher), with demo data.
+up: $(STAMP)
+	$(BIN)/persona up $(ARGS)
+
+## Run every test. pytest's exit code 5 (nothing collected) is a failure, not a pass.
+test: $(STAMP)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing"; exit 1; fi; exit $$rc
+
+## Regenerate the OpenAPI document from the handlers.
+openapi: $(STAMP)
+	$(BIN)/persona openapi
+
+## Synthesize the CDK app (offline, bundles with pip, no Docker) into cdk.out/.
+synth: $(STAMP)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python infra/app.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/cold_start.py
+
+clean:
+	rm -rf $(VENV) cdk.out .persona .pytest_cache

@@ -1,0 +1,1 @@
+"""Platform routes that belong to no bounded context: liveness and the API contract."""

@@ -1,0 +1,49 @@
+"""Event collection: validate a tracking batch item by item, turn it into events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from functions.profiles.schemas import InteractionRecorded, Rejection, TrackingEvent
+from shared.envelope import EventEnvelope, new_event
+
+CONTEXT = "profiles"
+
+
+def _messages(error: ValidationError) -> list[str]:
+    out = []
+    for err in error.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {message}" if where else message)
+    return out
+
+
+def validate_events(raw_events: Iterable[Any]) -> tuple[list[TrackingEvent], list[Rejection]]:
+    accepted: list[TrackingEvent] = []
+    rejected: list[Rejection] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            accepted.append(TrackingEvent.model_validate(raw))
+        except ValidationError as exc:
+            rejected.append(Rejection(index=index, errors=_messages(exc)))
+    return accepted, rejected
+
+
+def to_interaction(event: TrackingEvent) -> InteractionRecorded:
+    return InteractionRecorded(
+        interaction_id=event.event_id or uuid.uuid4().hex,
+        occurred_at=event.timestamp,
+        **event.model_dump(exclude={"event_id", "timestamp"}),
+    )
+
+
+def interaction_events(events: Iterable[TrackingEvent], correlation_id: str) -> list[EventEnvelope]:
+    return [
+        new_event("InteractionRecorded", to_interaction(e), context=CONTEXT, correlation_id=correlation_id)
+        for e in events
+    ]

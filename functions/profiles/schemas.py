@@ -1,0 +1,139 @@
+"""Boundary models of the profiles context: API bodies and event payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+MAX_EVENTS_PER_BATCH = 500
+MAX_BATCH_BYTES = 256 * 1024
+# Clocks on phones drift; more than this in the future is a bug, not skew.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+InteractionType = Literal[
+    "page_view",
+    "product_view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "purchase",
+    "email_click",
+    "unsubscribe",
+    "identify",
+]
+_NEEDS_ITEM = {"product_view", "add_to_cart", "remove_from_cart"}
+
+Id = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")
+
+
+class EventContext(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device: Literal["desktop", "mobile", "tablet", "app", "other"] | None = None
+    traffic_source: str | None = Field(default=None, max_length=64)
+    page: str | None = Field(default=None, max_length=2048)
+    locale: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+
+class TrackingEvent(BaseModel):
+    """One storefront event as the collection API accepts it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: InteractionType
+    event_id: str | None = Field(default=None, min_length=8, max_length=64, description="Client id for deduplication")
+    anonymous_id: str | None = Id
+    customer_id: str | None = Id
+    timestamp: AwareDatetime
+    item_id: str | None = Field(default=None, min_length=1, max_length=128)
+    category: str | None = Field(default=None, max_length=128)
+    brand: str | None = Field(default=None, max_length=128)
+    query: str | None = Field(default=None, max_length=256)
+    value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    context: EventContext = Field(default_factory=EventContext)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrackingEvent:
+        if not (self.anonymous_id or self.customer_id):
+            raise ValueError("anonymous_id or customer_id is required")
+        if self.type == "identify" and not (self.anonymous_id and self.customer_id):
+            raise ValueError("identify needs both anonymous_id and customer_id")
+        if self.type in _NEEDS_ITEM and not self.item_id:
+            raise ValueError(f"{self.type} needs item_id")
+        if self.type == "search" and not self.query:
+            raise ValueError("search needs query")
+        if self.type == "purchase" and (self.value is None or not self.currency):
+            raise ValueError("purchase needs value and currency")
+        if self.timestamp > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError("timestamp is in the future")
+        return self
+
+
+class TrackingBatch(BaseModel):
+    """Body of `POST /v1/events`. Items are validated one by one so that one bad
+    event is rejected on its own instead of failing the whole batch."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        # The items are raw on purpose (see above); the contract still documents their shape.
+        json_schema_extra=lambda schema: schema["properties"]["events"].update(
+            items={"$ref": "#/components/schemas/TrackingEvent"}
+        ),
+    )
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)
+
+
+class Rejection(BaseModel):
+    index: int
+    errors: list[str]
+
+
+class CollectResult(BaseModel):
+    accepted: int
+    rejected: list[Rejection]
+
+
+class InteractionRecorded(BaseModel):
+    """Payload of the `InteractionRecorded` event."""
+
+    interaction_id: str
+    type: InteractionType
+    anonymous_id: str | None = None
+    customer_id: str | None = None
+    occurred_at: datetime
+    item_id: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    query: str | None = None
+    value: Decimal | None = None
+    currency: str | None = None
+    context: EventContext
+
+
+class InteractionCounts(BaseModel):
+    total: int
+    by_type: dict[str, int]
+
+
+class ProfileView(BaseModel):
+    profile_id: str
+    interactions: InteractionCounts
+
+
+class ImportReport(BaseModel):
+    import_id: str
+    status: Literal["received"]
+    bucket: str
+    key: str
+    size_bytes: int
+    etag: str
+    received_at: datetime
+
+
+class ImportList(BaseModel):
+    imports: list[ImportReport]

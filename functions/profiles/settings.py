@@ -1,0 +1,11 @@
+"""Environment of the profiles functions; each function loads only what it is granted."""
+
+from shared.settings import PersonaSettings
+
+
+class TableSettings(PersonaSettings):
+    profiles_table_name: str
+
+
+class BusSettings(PersonaSettings):
+    event_bus_name: str

@@ -1,0 +1,334 @@
+"""The single description of Persona's wiring.
+
+Both the CDK app (`infra/stacks/`) and the local runtime (`infra/local/`) are
+built from `TOPOLOGY`, so the deployed system and the one on a laptop cannot
+drift apart. This module is plain data: it imports neither CDK nor boto3.
+
+Conventions
+- Every resource has an `id` (snake_case) that is unique within its kind.
+- A function reaches a resource only through a `Grant`; the grant also decides
+  the environment variable that carries the resource's name (see `env_var`).
+- Consumers read events from their own SQS queue (with a DLQ); a rule or a
+  bucket notification feeds the queue, an event-source mapping drains it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Access = Literal["read", "write", "read_write", "put"]
+ResourceKind = Literal["table", "bucket", "bus", "queue"]
+AuthMode = Literal["public", "admin"]
+
+EVENT_SOURCE_PREFIX = "persona."
+
+
+@dataclass(frozen=True)
+class Grant:
+    kind: ResourceKind
+    id: str
+    access: Access
+
+
+@dataclass(frozen=True)
+class Function:
+    id: str
+    context: str
+    handler: str  # dotted path "functions.<context>.handlers.<callable>"
+    description: str
+    bundle: str = "lambda"  # an optional-dependency group of pyproject.toml
+    memory_mb: int = 256
+    timeout_s: int = 10
+    reserved_concurrency: int | None = None
+    grants: tuple[Grant, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str  # API Gateway style: /v1/profiles/{profile_id}
+    function: str
+    auth: AuthMode = "public"
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A consumer queue with its dead-letter queue and event-source mapping."""
+
+    id: str
+    consumer: str  # function id
+    batch_size: int = 10
+    max_batching_window_s: int = 1
+    max_receive_count: int = 3  # receives before a message moves to the DLQ
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """EventBridge rule on the Persona bus: matching events go to `queue`."""
+
+    id: str
+    queue: str
+    sources: tuple[str, ...]
+    detail_types: tuple[str, ...]
+
+    @property
+    def pattern(self) -> dict:
+        return {"source": list(self.sources), "detail-type": list(self.detail_types)}
+
+
+@dataclass(frozen=True)
+class Gsi:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    context: str
+    partition_key: str = "pk"
+    sort_key: str | None = "sk"
+    gsis: tuple[Gsi, ...] = ()
+    ttl_attribute: str | None = "expires_at"
+
+
+@dataclass(frozen=True)
+class BucketNotification:
+    """ObjectCreated notifications of a bucket, delivered into a queue."""
+
+    queue: str
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    id: str
+    context: str
+    purpose: str
+    notifications: tuple[BucketNotification, ...] = ()
+    expire_after_days: int | None = None  # lifecycle rule on current objects
+    versioned: bool = False
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: str
+    function: str
+    expression: str  # EventBridge schedule expression, e.g. "rate(1 hour)"
+    local_interval_s: float  # how often the local runtime fires it
+
+
+@dataclass(frozen=True)
+class Topology:
+    bus: str
+    functions: tuple[Function, ...]
+    routes: tuple[Route, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    rules: tuple[EventRule, ...] = ()
+    tables: tuple[Table, ...] = ()
+    buckets: tuple[Bucket, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = validate(self)
+        if problems:
+            raise ValueError("invalid topology:\n- " + "\n- ".join(problems))
+
+    def function(self, function_id: str) -> Function:
+        return _by_id(self.functions, function_id)
+
+    def queue(self, queue_id: str) -> Queue:
+        return _by_id(self.queues, queue_id)
+
+    def table(self, table_id: str) -> Table:
+        return _by_id(self.tables, table_id)
+
+    def bucket(self, bucket_id: str) -> Bucket:
+        return _by_id(self.buckets, bucket_id)
+
+    def contexts(self) -> list[str]:
+        return sorted({f.context for f in self.functions})
+
+    def environment(self, function: Function, names: dict[tuple[str, str], str]) -> dict[str, str]:
+        """Environment of `function`, given the physical name of each (kind, id)."""
+        env = {
+            "POWERTOOLS_SERVICE_NAME": function.context,
+            "POWERTOOLS_METRICS_NAMESPACE": "Persona",
+        }
+        for grant in function.grants:
+            env[env_var(grant.kind, grant.id)] = names[(grant.kind, grant.id)]
+        env.update(dict(function.env))
+        return env
+
+
+def env_var(kind: ResourceKind, resource_id: str) -> str:
+    """`("table", "profiles")` -> `PROFILES_TABLE_NAME`; the bus is `EVENT_BUS_NAME`."""
+    if kind == "bus":
+        return "EVENT_BUS_NAME"
+    return f"{resource_id.upper()}_{kind.upper()}_NAME"
+
+
+def _by_id(items, item_id):
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise KeyError(item_id)
+
+
+def validate(topology: Topology) -> list[str]:
+    """Everything referenced exists, ids are unique, and consumers are wired."""
+    problems: list[str] = []
+    kinds = {
+        "function": topology.functions,
+        "queue": topology.queues,
+        "rule": topology.rules,
+        "table": topology.tables,
+        "bucket": topology.buckets,
+        "schedule": topology.schedules,
+    }
+    for kind, items in kinds.items():
+        ids = [item.id for item in items]
+        for dup in {i for i in ids if ids.count(i) > 1}:
+            problems.append(f"duplicate {kind} id {dup!r}")
+    function_ids = {f.id for f in topology.functions}
+    queue_ids = {q.id for q in topology.queues}
+    known = {
+        "table": {t.id for t in topology.tables},
+        "bucket": {b.id for b in topology.buckets},
+        "queue": queue_ids,
+        "bus": {topology.bus},
+    }
+    for fn in topology.functions:
+        if not fn.handler.startswith(f"functions.{fn.context}."):
+            problems.append(f"function {fn.id!r}: handler must live under functions.{fn.context}")
+        for grant in fn.grants:
+            if grant.id not in known[grant.kind]:
+                problems.append(f"function {fn.id!r}: grant on unknown {grant.kind} {grant.id!r}")
+    seen_routes = set()
+    for route in topology.routes:
+        if route.function not in function_ids:
+            problems.append(f"route {route.method} {route.path}: unknown function {route.function!r}")
+        if (route.method, route.path) in seen_routes:
+            problems.append(f"route {route.method} {route.path} declared twice")
+        seen_routes.add((route.method, route.path))
+    for queue in topology.queues:
+        if queue.consumer not in function_ids:
+            problems.append(f"queue {queue.id!r}: unknown consumer {queue.consumer!r}")
+        if not 1 <= queue.batch_size <= 10_000:
+            problems.append(f"queue {queue.id!r}: batch size out of range")
+    fed_queues = {rule.queue for rule in topology.rules}
+    for rule in topology.rules:
+        if rule.queue not in queue_ids:
+            problems.append(f"rule {rule.id!r}: unknown queue {rule.queue!r}")
+        for source in rule.sources:
+            if not source.startswith(EVENT_SOURCE_PREFIX):
+                problems.append(f"rule {rule.id!r}: source {source!r} must start with {EVENT_SOURCE_PREFIX!r}")
+    for bucket in topology.buckets:
+        for note in bucket.notifications:
+            fed_queues.add(note.queue)
+            if note.queue not in queue_ids:
+                problems.append(f"bucket {bucket.id!r}: notification to unknown queue {note.queue!r}")
+    for queue in topology.queues:
+        if queue.id not in fed_queues:
+            problems.append(f"queue {queue.id!r}: nothing feeds it (no rule or bucket notification)")
+    for schedule in topology.schedules:
+        if schedule.function not in function_ids:
+            problems.append(f"schedule {schedule.id!r}: unknown function {schedule.function!r}")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# Persona's topology
+# --------------------------------------------------------------------------
+
+_PROFILES_RW = Grant("table", "profiles", "read_write")
+
+TOPOLOGY = Topology(
+    bus="persona",
+    functions=(
+        Function(
+            id="platform_api",
+            context="platform",
+            handler="functions.platform.handlers.api_handler",
+            description="Liveness and the OpenAPI document",
+            memory_mb=128,
+        ),
+        Function(
+            id="profiles_collect",
+            context="profiles",
+            handler="functions.profiles.handlers.collect_handler",
+            description="Event collection API: validates tracking batches, publishes InteractionRecorded",
+            memory_mb=512,
+            reserved_concurrency=50,  # storefront traffic must not starve the rest of the account
+            grants=(Grant("bus", "persona", "put"),),
+        ),
+        Function(
+            id="profiles_admin",
+            context="profiles",
+            handler="functions.profiles.handlers.admin_handler",
+            description="Profile and import admin API",
+            grants=(Grant("table", "profiles", "read"),),
+        ),
+        Function(
+            id="profiles_interactions",
+            context="profiles",
+            handler="functions.profiles.handlers.interactions_handler",
+            description="Consumes InteractionRecorded and keeps per-visitor interaction counts",
+            timeout_s=30,
+            grants=(_PROFILES_RW,),
+        ),
+        Function(
+            id="profiles_crm_import",
+            context="profiles",
+            handler="functions.profiles.handlers.crm_drop_handler",
+            description="Registers files dropped into the CRM drop bucket as imports",
+            memory_mb=1024,
+            timeout_s=300,
+            grants=(_PROFILES_RW, Grant("bucket", "crm_drop", "read"), Grant("bus", "persona", "put")),
+        ),
+    ),
+    routes=(
+        Route("GET", "/healthz", "platform_api"),
+        Route("GET", "/v1/openapi.json", "platform_api"),
+        Route("POST", "/v1/events", "profiles_collect"),
+        Route("GET", "/v1/profiles/{profile_id}", "profiles_admin", auth="admin"),
+        Route("GET", "/v1/imports", "profiles_admin", auth="admin"),
+        Route("GET", "/v1/imports/{import_id}", "profiles_admin", auth="admin"),
+    ),
+    queues=(
+        Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),
+        Queue(id="profiles_crm_drops", consumer="profiles_crm_import", batch_size=1),
+    ),
+    rules=(
+        EventRule(
+            id="interactions_to_profiles",
+            queue="profiles_interactions",
+            sources=("persona.profiles",),
+            detail_types=("InteractionRecorded",),
+        ),
+    ),
+    tables=(Table(id="profiles", context="profiles"),),
+    buckets=(
+        Bucket(
+            id="crm_drop",
+            context="profiles",
+            purpose="CRM, order and campaign exports dropped by the data team",
+            notifications=(BucketNotification(queue="profiles_crm_drops"),),
+            expire_after_days=30,  # imported files are not kept longer than needed
+        ),
+        Bucket(id="exports", context="privacy", purpose="Access and portability exports", expire_after_days=7),
+        Bucket(id="models", context="recommend", purpose="Versioned recommendation model artifacts", versioned=True),
+        Bucket(id="web", context="platform", purpose="Storefront demo, privacy centre and dashboard"),
+    ),
+)

@@ -1,0 +1,84 @@
+"""One way to build a REST resolver: validation on, errors as JSON 4xx.
+
+Every API function builds its resolver here so that bad input looks the same
+everywhere: `{"error": {"code", "message", "details"}}` with a 4xx status.
+A 5xx is always a bug; it is logged with the stack trace and answered with the
+same JSON shape so clients never see an HTML or empty error body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from shared.errors import DomainError, error_body
+
+API_TITLE = "Persona API"
+API_VERSION = "1"
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx (and, for bugs, 5xx) answer."""
+
+    error: ErrorDetail
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        details.append({"location": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")})
+    return details
+
+
+def build_resolver(logger: Logger) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        logger.info("request rejected", extra={"code": exc.code, "error": exc.message})
+        return json_response(exc.status, exc.to_body())
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(exc: RequestValidationError) -> Response:
+        details = _validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            message = "The request body is not valid JSON."
+        else:
+            message = "The request does not match the expected schema."
+        logger.info("invalid request", extra={"details": details})
+        return json_response(400, error_body("invalid_request", message, details))
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response:
+        event = app.current_event
+        return json_response(
+            404, error_body("route_not_found", f"No route for {event.http_method} {event.path}.")
+        )
+
+    @app.exception_handler(Exception)
+    def _bug(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return json_response(500, error_body("internal_error", "Internal error; it has been logged."))
+
+    return app
+
+
+def correlation_id(app: APIGatewayRestResolver) -> str:
+    """The caller's `x-correlation-id` if it sent one, else API Gateway's request id."""
+    event = app.current_event
+    return event.headers.get("x-correlation-id") or event.request_context.request_id

@@ -1,0 +1,112 @@
+"""DynamoDB adapter. Tables follow one key convention: string `pk` and `sk`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from shared.aws.clients import client, resource
+
+_serializer = TypeSerializer()
+
+
+def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+class DynamoTable:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._table = resource("dynamodb").Table(name)
+
+    def get(self, key: Mapping[str, Any], *, consistent: bool = False) -> dict[str, Any] | None:
+        return self._table.get_item(Key=dict(key), ConsistentRead=consistent).get("Item")
+
+    def put(self, item: Mapping[str, Any]) -> None:
+        self._table.put_item(Item=dict(item))
+
+    def put_many(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """Batch-write items; boto3's batch writer sends ≤ 25 per call and resends unprocessed items."""
+        count = 0
+        with self._table.batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=dict(item))
+                count += 1
+        return count
+
+    def query(
+        self, partition_key: str, value: str, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key(partition_key).eq(value),
+            "ScanIndexForward": not newest_first,
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
+                return items[:limit] if limit else items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def increment_once(
+        self,
+        *,
+        marker_key: Mapping[str, Any],
+        marker_expires_at: int,
+        updates: Sequence[tuple[Mapping[str, Any], Mapping[str, int]]],
+    ) -> bool:
+        """Apply counter `updates` (item key, {attribute: amount}) exactly once per `marker_key`.
+
+        One transaction writes a marker (conditional on its absence) and every
+        increment, so a redelivered message never counts twice and a failed one
+        never counts half. Returns False when the marker already existed.
+        DynamoDB TTL removes the marker after `marker_expires_at` (epoch seconds).
+        """
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": _serialize({**marker_key, "expires_at": marker_expires_at}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        for key, counters in updates:
+            names = {f"#c{i}": name for i, name in enumerate(counters)}
+            values = {f":c{i}": amount for i, amount in enumerate(counters.values())}
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": _serialize(key),
+                        "UpdateExpression": "ADD " + ", ".join(f"{n} {v}" for n, v in zip(names, values)),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": _serialize(values),
+                    }
+                }
+            )
+        try:
+            client("dynamodb").transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def put_if_absent(self, item: Mapping[str, Any]) -> bool:
+        """Put `item` unless an item with its key exists; False when it did."""
+        try:
+            self._table.put_item(Item=dict(item), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

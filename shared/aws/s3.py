@@ -1,0 +1,26 @@
+"""S3 adapter: streaming reads, small writes."""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+from shared.aws.clients import client
+
+
+class ObjectStore:
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    def put(self, key: str, body: bytes | BinaryIO, *, content_type: str = "application/octet-stream") -> None:
+        client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def head(self, key: str) -> dict[str, Any]:
+        return client("s3").head_object(Bucket=self.bucket, Key=key)
+
+    def open(self, key: str) -> BinaryIO:
+        """A streaming body: read it in chunks, never whole."""
+        return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"]
+
+    def keys(self, prefix: str = "") -> list[str]:
+        paginator = client("s3").get_paginator("list_objects_v2")
+        return [obj["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for obj in page.get("Contents", [])]
