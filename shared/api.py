@@ -8,6 +8,7 @@ same JSON shape so clients never see an HTML or empty error body.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -45,8 +46,35 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+# Bodies sent as text/plain (navigator.sendBeacon, fetch without headers) or with
+# no content type are read as JSON; form and multipart bodies are refused.
+_READ_AS_JSON = ("", "text/plain")
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class JsonApiResolver(APIGatewayRestResolver):
+    """A REST resolver for a JSON-only API."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event.get("body") and event.get("httpMethod") in _BODY_METHODS:
+            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+            content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type in _READ_AS_JSON:
+                event = {**event, "headers": {**headers, "content-type": "application/json"}}
+            elif not content_type.endswith("json"):
+                return {
+                    "statusCode": 415,
+                    "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                    "body": json.dumps(
+                        error_body("unsupported_media_type", f"Send JSON (content-type: application/json), not {content_type}.")
+                    ),
+                    "isBase64Encoded": False,
+                }
+        return super().resolve(event, context)
+
+
 def build_resolver(logger: Logger) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = JsonApiResolver(enable_validation=True)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

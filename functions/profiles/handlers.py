@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -142,7 +143,8 @@ def _register_drop(record: SQSRecord) -> None:
     if notification.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
         return
     for s3_record in S3Event(notification).records:
-        bucket, key = s3_record.s3.bucket.name, s3_record.s3.get_object.key
+        # Keys arrive URL-encoded in S3 notifications (crm%2Forders.csv).
+        bucket, key = s3_record.s3.bucket.name, unquote_plus(s3_record.s3.get_object.key)
         head = ObjectStore(bucket).head(key)  # the notification's size/etag may be stale
         report = imports.received(bucket, key, head["ContentLength"], head["ETag"], datetime.now(UTC))
         created = _store().register_import(report)

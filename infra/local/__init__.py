@@ -1,0 +1,1 @@
+"""The Docker-free local runtime behind `make up` (see `runtime.LocalRuntime`)."""

@@ -1,0 +1,199 @@
+"""A real HTTP server that plays API Gateway (REST, Lambda proxy integration).
+
+Requests become API Gateway proxy events for the function the topology routes
+them to; admin routes need the local API key (IAM in AWS). Other GET paths are
+served from `web/`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import mimetypes
+import re
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from infra.local.invoke import Invoker
+from infra.local.provision import ACCOUNT
+from infra.topology import Route, Topology
+from shared.errors import error_body
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+STAGE = "local"
+log = logging.getLogger("persona.local.gateway")
+
+
+def _route_pattern(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+    return re.compile(f"^{regex}$")
+
+
+class RouteTable:
+    def __init__(self, routes: tuple[Route, ...]) -> None:
+        self._routes = [(route, _route_pattern(route.path)) for route in routes]
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        """(route, path parameters, whether the path exists under another method)."""
+        path_known = False
+        for route, pattern in self._routes:
+            found = pattern.match(path)
+            if found:
+                path_known = True
+                if route.method == method:
+                    return route, {k: unquote(v) for k, v in found.groupdict().items()}, True
+        return None, {}, path_known
+
+
+def proxy_event(
+    method: str, raw_path: str, headers: dict[str, str], body: bytes, route: Route, path_params: dict[str, str], source_ip: str
+) -> dict[str, Any]:
+    split = urlsplit(raw_path)
+    query = parse_qs(split.query, keep_blank_values=True)
+    text_body: str | None
+    is_base64 = False
+    if not body:
+        text_body = None
+    else:
+        try:
+            text_body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text_body, is_base64 = base64.b64encode(body).decode(), True
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": route.path,
+        "path": split.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": path_params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "stage": STAGE,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{STAGE}{split.path}",
+            "protocol": "HTTP/1.1",
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
+        },
+        "body": text_body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+class Gateway:
+    def __init__(self, topology: Topology, invoker: Invoker, *, host: str, port: int, api_key: str, web_root: Path | None) -> None:
+        self.topology = topology
+        self.invoker = invoker
+        self.api_key = api_key
+        self.web_root = web_root
+        self.routes = RouteTable(topology.routes)
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "persona-local"
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.debug("%s " + fmt, self.address_string(), *args)
+
+            def _serve(self) -> None:
+                gateway.handle(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+            def do_OPTIONS(self) -> None:  # CORS preflight for the web pages
+                gateway.send(self, 204, {}, b"")
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # ------------------------------------------------------------------ handling
+    def send(self, request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+        request.send_response(status)
+        headers = {"access-control-allow-origin": "*", "access-control-allow-headers": "content-type,x-api-key,x-correlation-id", "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS", **headers}
+        for name, value in headers.items():
+            request.send_header(name, value)
+        request.send_header("content-length", str(len(body)))
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(body)
+
+    def send_error(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
+        body = json.dumps(error_body(code, message)).encode()
+        self.send(request, status, {"content-type": "application/json"}, body)
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        method = request.command
+        path = urlsplit(request.path).path
+        length = int(request.headers.get("content-length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.send_error(request, 413, "payload_too_large", "Request bodies are limited to 10 MB.")
+            request.close_connection = True
+            return
+        body = request.rfile.read(length) if length else b""
+        route, params, path_known = self.routes.match(method if method != "HEAD" else "GET", path)
+        if route is None:
+            if method in ("GET", "HEAD") and self._serve_static(request, path):
+                return
+            if path_known:
+                self.send_error(request, 405, "method_not_allowed", f"{method} is not allowed on {path}.")
+            else:
+                self.send_error(request, 404, "route_not_found", f"No route for {method} {path}.")
+            return
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if route.auth == "admin" and headers.get("x-api-key") != self.api_key:
+            self.send_error(request, 403, "forbidden", "Admin routes need the x-api-key printed by `persona up`.")
+            return
+        event = proxy_event(method, request.path, headers, body, route, params, request.client_address[0])
+        function = self.topology.function(route.function)
+        try:
+            result = self.invoker.invoke(function, event)
+        except Exception:  # an unhandled error in a handler is a bug: API Gateway answers 502
+            log.exception("function %s failed", function.id)
+            self.send_error(request, 502, "function_error", f"{function.id} failed; see the runtime's log.")
+            return
+        self._send_proxy_result(request, result)
+
+    def _send_proxy_result(self, request: BaseHTTPRequestHandler, result: dict[str, Any]) -> None:
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
+        self.send(request, int(result.get("statusCode", 200)), headers, body)
+
+    def _serve_static(self, request: BaseHTTPRequestHandler, path: str) -> bool:
+        if self.web_root is None or not self.web_root.is_dir():
+            return False
+        relative = path.lstrip("/") or "index.html"
+        target = (self.web_root / relative).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(self.web_root.resolve()) or not target.is_file():
+            return False
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        self.send(request, 200, {"content-type": content_type, "cache-control": "no-cache"}, target.read_bytes())
+        return True

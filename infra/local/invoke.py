@@ -1,0 +1,64 @@
+"""Call a topology function's real handler the way the Lambda runtime would."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.local.provision import ACCOUNT, REGION
+from infra.topology import Function
+
+
+@dataclass
+class LocalLambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_s: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Invoker:
+    """One lock per function: like a single warm container, a function handles
+    one event at a time (Powertools resolvers and batch processors keep
+    per-invocation state on module-level objects)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._handlers: dict[str, Any] = {}
+
+    def _handler(self, function: Function) -> Any:
+        if function.id not in self._handlers:
+            module = importlib.import_module(function.module)
+            self._handlers[function.id] = getattr(module, function.attribute)
+        return self._handlers[function.id]
+
+    def invoke(self, function: Function, event: dict[str, Any]) -> Any:
+        with self._guard:
+            lock = self._locks.setdefault(function.id, threading.Lock())
+        with lock:
+            handler = self._handler(function)
+            context = LocalLambdaContext(
+                function_name=f"persona-{function.id.replace('_', '-')}",
+                memory_limit_in_mb=function.memory_mb,
+                timeout_s=function.timeout_s,
+            )
+            return handler(event, context)

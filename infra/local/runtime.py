@@ -1,0 +1,182 @@
+"""`persona up`: the whole system in one process, no AWS account, no Docker.
+
+moto's server holds every table, bucket, queue, bus and rule of the topology;
+`Gateway` turns HTTP requests into API Gateway events for the real handlers;
+`Dispatcher` drains consumer queues like event-source mappings (S3
+notifications of the drop bucket arrive the same way); `Scheduler` fires
+schedules. Endpoints and the admin API key are printed and written to
+`<state_dir>/local.json` for `persona drop` and other clients.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra.local.dispatcher import Dispatcher
+from infra.local.gateway import Gateway
+from infra.local.invoke import Invoker
+from infra.local.provision import REGION, Provisioned, provision
+from infra.local.scheduler import Scheduler
+from infra.topology import TOPOLOGY, Topology
+from shared import settings
+from shared.aws import clients
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATE_FILE = "local.json"
+log = logging.getLogger("persona.local")
+
+# What every handler sees locally besides the resource names.
+BASE_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+    "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the console
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api_url: str
+    aws_endpoint_url: str
+    region: str
+    admin_api_key: str
+    drop_bucket: str
+    tables: dict[str, str]
+    buckets: dict[str, str]
+    queues: dict[str, str]
+    dead_letter_queues: dict[str, str]
+    event_bus: str
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        topology: Topology = TOPOLOGY,
+        *,
+        host: str = "127.0.0.1",
+        api_port: int = 8080,
+        aws_port: int = 4566,
+        state_dir: Path = REPO_ROOT / ".persona",
+        web_root: Path | None = REPO_ROOT / "web",
+        poll_wait_s: int = 1,
+        retry_delay_s: int = 1,
+        log_level: str = "WARNING",
+    ) -> None:
+        self.topology = topology
+        self.host = host
+        self.api_port = api_port
+        self.aws_port = aws_port
+        self.state_dir = Path(state_dir)
+        self.web_root = web_root
+        self.poll_wait_s = poll_wait_s
+        self.retry_delay_s = retry_delay_s
+        self.log_level = log_level
+        self.api_key = secrets.token_urlsafe(24)
+        self.invoker = Invoker()
+        self.resources: Provisioned | None = None
+        self.endpoints: Endpoints | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._moto: Any = None
+        self.gateway: Gateway | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.scheduler: Scheduler | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Endpoints:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        aws_endpoint = "http://{}:{}".format(*self._moto.get_host_and_port())
+        try:
+            self._set_env({**BASE_ENVIRONMENT, "AWS_ENDPOINT_URL": aws_endpoint, "POWERTOOLS_LOG_LEVEL": self.log_level})
+            clients.reset()
+            self.resources = provision(self.topology, self.client)
+            self._set_env(self.resources.environment(self.topology))
+            settings.reset()
+            self.gateway = Gateway(
+                self.topology, self.invoker, host=self.host, port=self.api_port, api_key=self.api_key, web_root=self.web_root
+            )
+            self.dispatcher = Dispatcher(
+                self.topology, self.resources, self.invoker, self.client("sqs"),
+                poll_wait_s=self.poll_wait_s, retry_delay_s=self.retry_delay_s,
+            )
+            self.scheduler = Scheduler(self.topology, self.invoker)
+            self.gateway.start()
+            self.dispatcher.start()
+            self.scheduler.start()
+        except BaseException:
+            self.stop()
+            raise
+        names = self.resources.names
+        self.endpoints = Endpoints(
+            api_url=f"http://{self.host}:{self.gateway.port}",
+            aws_endpoint_url=aws_endpoint,
+            region=REGION,
+            admin_api_key=self.api_key,
+            drop_bucket=names.get(("bucket", "crm_drop"), ""),
+            tables={i: n for (k, i), n in names.items() if k == "table"},
+            buckets={i: n for (k, i), n in names.items() if k == "bucket"},
+            queues=dict(self.resources.queue_urls),
+            dead_letter_queues=dict(self.resources.dlq_urls),
+            event_bus=self.topology.bus,
+        )
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / STATE_FILE).write_text(json.dumps(asdict(self.endpoints), indent=2) + "\n")
+        return self.endpoints
+
+    def stop(self) -> None:
+        for part in (self.gateway, self.scheduler, self.dispatcher):
+            if part is not None:
+                part.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+        self._restore_env()
+        clients.reset()
+        settings.reset()
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ helpers
+    def client(self, service: str) -> Any:
+        """A boto3 client for the runtime's moto server (for provisioning, tests and the CLI)."""
+        return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+
+def read_state(state_dir: Path = REPO_ROOT / ".persona") -> Endpoints:
+    path = Path(state_dir) / STATE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"No running local runtime ({path} is missing): start one with `make up`.")
+    return Endpoints(**json.loads(path.read_text()))
