@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ class LocalRuntime:
         self.endpoints: Endpoints | None = None
         self._saved_env: dict[str, str | None] = {}
         self._moto: Any = None
+        self._aws_endpoint = ""
         self.gateway: Gateway | None = None
         self.dispatcher: Dispatcher | None = None
         self.scheduler: Scheduler | None = None
@@ -99,7 +101,9 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
-        aws_endpoint = "http://{}:{}".format(*self._moto.get_host_and_port())
+        aws_endpoint = self._aws_endpoint = "http://{}:{}".format(*self._moto.get_host_and_port())
+        # moto keeps its state per process: start from empty, as a fresh AWS account would.
+        urllib.request.urlopen(urllib.request.Request(f"{aws_endpoint}/moto-api/reset", method="POST"), timeout=10).close()
         try:
             self._set_env({**BASE_ENVIRONMENT, "AWS_ENDPOINT_URL": aws_endpoint, "POWERTOOLS_LOG_LEVEL": self.log_level})
             clients.reset()
@@ -159,7 +163,10 @@ class LocalRuntime:
     # ------------------------------------------------------------------ helpers
     def client(self, service: str) -> Any:
         """A boto3 client for the runtime's moto server (for provisioning, tests and the CLI)."""
-        return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+        return boto3.client(
+            service, region_name=REGION, endpoint_url=self._aws_endpoint,
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )
 
     def _set_env(self, values: dict[str, str]) -> None:
         for name, value in values.items():

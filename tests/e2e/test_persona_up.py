@@ -1,0 +1,155 @@
+"""End to end: `persona up` as a user runs it, driven over HTTP and with boto3."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.e2e.conftest import eventually, http
+
+pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("state")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "persona.cli", "up", "--port", "0", "--aws-port", "0", "--state-dir", str(state_dir)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+    )
+    state_file = state_dir / "local.json"
+    try:
+        eventually(lambda: state_file.exists() or process.poll() is not None, timeout_s=60)
+        assert process.poll() is None, process.stdout.read()
+        endpoints = json.loads(state_file.read_text())
+        yield process, endpoints, state_dir
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _aws(endpoints, service):
+    return boto3.client(
+        service,
+        endpoint_url=endpoints["aws_endpoint_url"],
+        region_name=endpoints["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def test_healthz_and_openapi(running):
+    _, endpoints, _ = running
+    assert http("GET", endpoints["api_url"] + "/healthz") == (200, {"status": "ok", "version": "0.1.0"})
+    status, spec = http("GET", endpoints["api_url"] + "/v1/openapi.json")
+    assert status == 200 and "/v1/events" in spec["paths"]
+
+
+def test_demo_data_is_loaded(running):
+    _, endpoints, _ = running
+    admin = {"x-api-key": endpoints["admin_api_key"]}
+    status, profile = eventually(
+        lambda: (lambda r: r if r[0] == 200 else None)(http("GET", endpoints["api_url"] + "/v1/profiles/cust-demo-42", headers=admin))
+    )
+    assert profile["interactions"]["by_type"]["purchase"] == 1
+
+
+def test_event_slice_end_to_end(running):
+    _, endpoints, _ = running
+    api, admin = endpoints["api_url"], {"x-api-key": endpoints["admin_api_key"]}
+    now = datetime.now(UTC).isoformat()
+    batch = {
+        "events": [
+            {"type": "page_view", "anonymous_id": "anon-e2e", "timestamp": now},
+            {"type": "product_view", "anonymous_id": "anon-e2e", "item_id": "sku-1", "timestamp": now},
+            {"type": "product_view", "anonymous_id": "anon-e2e", "timestamp": now},  # no item_id: rejected
+        ]
+    }
+    status, body = http("POST", api + "/v1/events", batch)
+    assert status == 202
+    assert body["accepted"] == 2
+    assert [r["index"] for r in body["rejected"]] == [2]
+
+    def counted():
+        status, profile = http("GET", api + "/v1/profiles/anon-e2e", headers=admin)
+        return profile if status == 200 and profile["interactions"]["total"] == 2 else None
+
+    profile = eventually(counted)
+    assert profile["interactions"]["by_type"] == {"page_view": 1, "product_view": 1}
+
+
+def test_bad_input_is_a_4xx_with_a_message(running):
+    _, endpoints, _ = running
+    api = endpoints["api_url"]
+    status, body = http("POST", api + "/v1/events", b"{not json")
+    assert status == 400 and body["error"]["code"] == "invalid_request" and "JSON" in body["error"]["message"]
+    status, body = http("POST", api + "/v1/events", {"evnts": []})
+    assert status == 400 and body["error"]["details"]
+    status, body = http("GET", api + "/v1/profiles/anon-e2e")  # admin route without the key
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    status, body = http("GET", api + "/v1/nowhere")
+    assert status == 404 and body["error"]["code"] == "route_not_found"
+
+
+def test_aws_endpoint_serves_the_topology(running):
+    _, endpoints, _ = running
+    assert _aws(endpoints, "dynamodb").list_tables()["TableNames"] == ["persona-profiles"]
+    buckets = {b["Name"] for b in _aws(endpoints, "s3").list_buckets()["Buckets"]}
+    assert endpoints["drop_bucket"] in buckets
+
+
+def test_persona_drop_registers_an_import(running, tmp_path):
+    _, endpoints, state_dir = running
+    export = tmp_path / "orders 2026-11.csv"
+    export.write_text("order_id;customer_id;amount\n1;c1;9.90\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "persona.cli", "drop", str(export), "--kind", "orders", "--state-dir", str(state_dir)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    admin = {"x-api-key": endpoints["admin_api_key"]}
+
+    def registered():
+        _, body = http("GET", endpoints["api_url"] + "/v1/imports", headers=admin)
+        return [i for i in body["imports"] if i["key"] == "orders/orders 2026-11.csv"]
+
+    (report,) = eventually(registered)
+    assert report["size_bytes"] == export.stat().st_size
+    assert http("GET", endpoints["api_url"] + f"/v1/imports/{report['import_id']}", headers=admin)[1] == report
+
+
+def test_drop_without_a_running_instance_says_so(tmp_path):
+    export = tmp_path / "c.csv"
+    export.write_text("id\n1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "persona.cli", "drop", str(export), "--state-dir", str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and "make up" in result.stderr
+
+
+def test_ctrl_c_stops_cleanly(running):
+    process, _, state_dir = running
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    output = process.stdout.read()
+    assert "persona: stopped." in output
+    assert not (state_dir / "local.json").exists()
