@@ -283,7 +283,7 @@ TOPOLOGY = Topology(
         Function(
             id="profiles_interactions",
             context="profiles",
-            handler="functions.profiles.handlers.interactions_handler",
+            handler="functions.profiles.consumers.interactions_handler",
             description="Consumes InteractionRecorded and keeps per-visitor interaction counts",
             timeout_s=30,
             grants=(_PROFILES_RW,),
@@ -291,7 +291,7 @@ TOPOLOGY = Topology(
         Function(
             id="profiles_crm_import",
             context="profiles",
-            handler="functions.profiles.handlers.crm_drop_handler",
+            handler="functions.profiles.consumers.crm_drop_handler",
             description="Registers files dropped into the CRM drop bucket as imports",
             memory_mb=1024,
             timeout_s=300,

@@ -9,22 +9,40 @@ first call instead of deep inside a request.
 from __future__ import annotations
 
 from functools import cache
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class PersonaSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
 
-@cache
+_per_container: list[Any] = []
+
+
+def per_container(factory: F) -> F:
+    """Cache what `factory` builds for the life of the container (clients, stores).
+
+    Like `functools.cache`, but `reset()` forgets it together with the settings
+    it was built from.
+    """
+    cached = cache(factory)
+    _per_container.append(cached)
+    return cast(F, cached)
+
+
+@per_container
 def load(settings_class: type[SettingsT]) -> SettingsT:
     return settings_class()
 
 
 def reset() -> None:
-    """Forget cached settings (tests and the local runtime change the environment)."""
-    load.cache_clear()
+    """Forget cached settings and what was built from them (tests and the local
+    runtime change the environment)."""
+    for cached in _per_container:
+        cached.cache_clear()

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from functions.profiles.interaction_counts import counts_from_item, increments, visitor_ids
 from functions.profiles.schemas import ImportReport, InteractionCounts, InteractionRecorded
+from functions.profiles.settings import TableSettings
+from shared import settings
 from shared.aws.dynamodb import DynamoTable
 
 # Long enough to cover any redelivery (SQS keeps messages at most 14 days).
@@ -45,3 +47,9 @@ class ProfileStore:
     def get_import(self, import_id: str) -> ImportReport | None:
         item = self.table.get({"pk": IMPORTS_PK, "sk": import_id})
         return ImportReport.model_validate(item) if item else None
+
+
+@settings.per_container
+def profile_store() -> ProfileStore:
+    """The store on the table named by this function's environment (one per container)."""
+    return ProfileStore(DynamoTable(settings.load(TableSettings).profiles_table_name))

@@ -46,10 +46,18 @@ class Invoker:
         self._handlers: dict[str, Any] = {}
 
     def _handler(self, function: Function) -> Any:
-        if function.id not in self._handlers:
-            module = importlib.import_module(function.module)
-            self._handlers[function.id] = getattr(module, function.attribute)
-        return self._handlers[function.id]
+        # Imports run under one lock: Python's per-module import locks do not stop
+        # two threads from seeing each other's half-initialised packages.
+        with self._guard:
+            if function.id not in self._handlers:
+                module = importlib.import_module(function.module)
+                self._handlers[function.id] = getattr(module, function.attribute)
+            return self._handlers[function.id]
+
+    def preload(self, functions: tuple[Function, ...]) -> None:
+        """Import every handler up front, as Lambda's init phase would."""
+        for function in functions:
+            self._handler(function)
 
     def invoke(self, function: Function, event: dict[str, Any]) -> Any:
         with self._guard:

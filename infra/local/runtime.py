@@ -110,6 +110,7 @@ class LocalRuntime:
             self.resources = provision(self.topology, self.client)
             self._set_env(self.resources.environment(self.topology))
             settings.reset()
+            self.invoker.preload(self.topology.functions)
             self.gateway = Gateway(
                 self.topology, self.invoker, host=self.host, port=self.api_port, api_key=self.api_key, web_root=self.web_root
             )

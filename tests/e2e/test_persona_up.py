@@ -23,10 +23,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("state")
+    log = (state_dir / "persona-up.log").open("w+")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(
         [sys.executable, "-m", "persona.cli", "up", "--port", "0", "--aws-port", "0", "--state-dir", str(state_dir)],
         cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
@@ -34,10 +35,11 @@ def running(tmp_path_factory):
     state_file = state_dir / "local.json"
     try:
         eventually(lambda: state_file.exists() or process.poll() is not None, timeout_s=60)
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, (state_dir / "persona-up.log").read_text()
         endpoints = json.loads(state_file.read_text())
         yield process, endpoints, state_dir
     finally:
+        print((state_dir / "persona-up.log").read_text()[-5000:])  # shown by pytest when a test failed
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
@@ -150,6 +152,6 @@ def test_ctrl_c_stops_cleanly(running):
     process, _, state_dir = running
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
-    output = process.stdout.read()
+    output = (state_dir / "persona-up.log").read_text()
     assert "persona: stopped." in output
     assert not (state_dir / "local.json").exists()
