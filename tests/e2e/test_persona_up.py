@@ -68,10 +68,13 @@ def test_healthz_and_openapi(running):
 def test_demo_data_is_loaded(running):
     _, endpoints, _ = running
     admin = {"x-api-key": endpoints["admin_api_key"]}
-    status, profile = eventually(
-        lambda: (lambda r: r if r[0] == 200 else None)(http("GET", endpoints["api_url"] + "/v1/profiles/cust-demo-42", headers=admin))
-    )
-    assert profile["interactions"]["by_type"]["purchase"] == 1
+
+    def all_counted():  # the demo customer has 4 events; they arrive through the queue
+        status, profile = http("GET", endpoints["api_url"] + "/v1/profiles/cust-demo-42", headers=admin)
+        return profile if status == 200 and profile["interactions"]["total"] == 4 else None
+
+    profile = eventually(all_counted)
+    assert profile["interactions"]["by_type"] == {"email_click": 1, "product_view": 1, "purchase": 1, "search": 1}
 
 
 def test_event_slice_end_to_end(running):
