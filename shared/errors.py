@@ -50,6 +50,13 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class ServiceUnavailable(DomainError):
+    """A dependency (EventBridge, DynamoDB) kept failing after retries: the client may retry."""
+
+    status = 503
+    code = "service_unavailable"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     """The one error shape of the API: `{"error": {"code", "message", "details"}}`."""
     return {"error": {"code": code, "message": message, "details": details}}

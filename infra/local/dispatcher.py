@@ -87,23 +87,23 @@ class Dispatcher:
             thread.join(timeout=self.poll_wait_s + 5)
 
     def _receive_batch(self, queue: Queue, url: str) -> list[dict[str, Any]]:
+        """Long-poll for a first message, then gather more until the batch is full,
+        the queue is momentarily empty, or the batching window has passed."""
         batch: list[dict[str, Any]] = []
-        deadline = time.monotonic() + queue.max_batching_window_s
-        while len(batch) < queue.batch_size and not self._stop.is_set():
-            wait = self.poll_wait_s if not batch else 0
-            response = self.sqs.receive_message(
+        deadline = float("inf")
+        while len(batch) < queue.batch_size and time.monotonic() < deadline and not self._stop.is_set():
+            messages = self.sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(SQS_MAX_RECEIVE, queue.batch_size - len(batch)),
-                WaitTimeSeconds=wait,
+                WaitTimeSeconds=0 if batch else self.poll_wait_s,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
-            )
-            messages = response.get("Messages", [])
+            ).get("Messages", [])
+            if not messages:
+                break
+            if not batch:
+                deadline = time.monotonic() + queue.max_batching_window_s
             batch.extend(messages)
-            if not batch or (not messages and time.monotonic() >= deadline):
-                break
-            if time.monotonic() >= deadline:
-                break
         return batch
 
     def _run(self, queue: Queue) -> None:

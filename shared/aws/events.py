@@ -9,17 +9,18 @@ from typing import Any
 
 from shared.aws.clients import client
 from shared.envelope import EventEnvelope
+from shared.errors import ServiceUnavailable
 
 MAX_ENTRIES_PER_CALL = 10  # PutEvents limit
 MAX_ENTRY_BYTES = 256 * 1024  # PutEvents limit per entry
 
 
-class PublishError(Exception):
-    """Some entries were still rejected after every retry."""
+class PublishError(ServiceUnavailable):
+    """Some entries were still rejected after every retry (an API answers 503)."""
 
     def __init__(self, failed: list[dict[str, Any]]) -> None:
         codes = sorted({f.get("ErrorCode", "?") for f in failed})
-        super().__init__(f"{len(failed)} event(s) not published: {', '.join(codes)}")
+        super().__init__(f"{len(failed)} event(s) not published ({', '.join(codes)}); retry later.", details=failed)
         self.failed = failed
 
 
