@@ -1,0 +1,53 @@
+"""The CDK app: `python infra/app.py` synthesizes offline (CDK_OUTDIR picks the folder).
+
+Built from `infra/topology.py`; checked by cdk-nag's AWS Solutions rules at synth.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# Run as a script (by the CDK CLI), Python puts infra/ first on the path, where
+# infra/constructs/ would shadow the `constructs` library: put the repo root there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.nag import acknowledge_findings  # noqa: E402
+from infra.stacks.persona_stack import PersonaStack  # noqa: E402
+from infra.topology import TOPOLOGY, Topology  # noqa: E402
+
+STACK_NAME = "Persona"
+# Feature flags live here, not in cdk.json, so `python infra/app.py`, the tests
+# and the CDK CLI synthesize the same template.
+FEATURE_FLAGS = {
+    "@aws-cdk/aws-iam:minimizePolicies": True,
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+    "@aws-cdk/core:checkSecretUsage": True,
+}
+
+
+def build_app(*, bundling: bool = True, outdir: str | None = None, topology: Topology = TOPOLOGY) -> tuple[cdk.App, PersonaStack]:
+    context = dict(FEATURE_FLAGS)
+    if not bundling:
+        context["aws:cdk:bundling-stacks"] = []  # tests skip the pip installs
+    app = cdk.App(outdir=outdir, context=context)
+    stack = PersonaStack(
+        app,
+        STACK_NAME,
+        topology=topology,
+        description="Persona: serverless, GDPR-first personalization",
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+    )
+    cdk.Tags.of(app).add("project", "persona")
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    acknowledge_findings(stack)
+    return app, stack
+
+
+if __name__ == "__main__":
+    app, _ = build_app(outdir=os.environ.get("CDK_OUTDIR"))
+    app.synth()

@@ -1,0 +1,1 @@
+"""CDK constructs for the pieces the topology describes."""

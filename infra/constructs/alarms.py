@@ -1,0 +1,48 @@
+"""Alarms an operator must hear about: dead letters, function errors, API 5xx."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+
+def _alarm(scope: Construct, alarm_id: str, metric: cloudwatch.IMetric, description: str, topic: sns.ITopic) -> cloudwatch.Alarm:
+    alarm = cloudwatch.Alarm(
+        scope,
+        alarm_id,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarm_description=description,
+    )
+    alarm.add_alarm_action(actions.SnsAction(topic))
+    return alarm
+
+
+def dead_letters(scope: Construct, queue_id: str, dlq, topic: sns.ITopic) -> cloudwatch.Alarm:
+    return _alarm(
+        scope, f"{queue_id}-dlq-alarm",
+        dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+        f"Messages in the {queue_id} dead-letter queue: inspect, fix, redrive.", topic,
+    )
+
+
+def function_errors(scope: Construct, function_id: str, fn, topic: sns.ITopic) -> cloudwatch.Alarm:
+    return _alarm(
+        scope, f"{function_id}-errors-alarm",
+        fn.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+        f"{function_id} raised errors (a bug: handlers answer bad input with 4xx).", topic,
+    )
+
+
+def api_server_errors(scope: Construct, api, topic: sns.ITopic) -> cloudwatch.Alarm:
+    return _alarm(
+        scope, "api-5xx-alarm",
+        api.metric_server_error(period=Duration.minutes(5), statistic="Sum"),
+        "The API answered 5xx (always a bug).", topic,
+    )

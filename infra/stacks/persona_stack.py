@@ -1,0 +1,113 @@
+"""Persona in one stack, built from `infra/topology.py`."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import bundling
+from infra.constructs import alarms, api, function, messaging, storage, web
+from infra.topology import TOPOLOGY, Grant, Topology
+
+WEB_BUCKET = "web"  # the bucket CloudFront serves
+
+
+class PersonaStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, topology: Topology = TOPOLOGY, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.topology = topology
+        self.key = kms.Key(self, "data-key", enable_key_rotation=True, description="Persona data at rest")
+        # CloudWatch alarms publish to the encrypted alarm topic.
+        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+
+        names: dict[tuple[str, str], str] = {}
+        self.bus = events.EventBus(self, "bus", event_bus_name=topology.bus)
+        names[("bus", topology.bus)] = self.bus.event_bus_name
+
+        self.tables = {t.id: storage.table(self, t, self.key) for t in topology.tables}
+        names.update({("table", i): t.table_name for i, t in self.tables.items()})
+
+        self.access_logs = storage.access_log_bucket(self)
+        self.buckets = {
+            b.id: storage.bucket(self, b, self.key, self.access_logs, served_by_cloudfront=b.id == WEB_BUCKET)
+            for b in topology.buckets
+        }
+        names.update({("bucket", i): b.bucket_name for i, b in self.buckets.items()})
+
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        for q in topology.queues:
+            self.queues[q.id], self.dead_letter_queues[q.id] = messaging.consumer_queue(self, q, topology.function(q.consumer))
+        names.update({("queue", i): q.queue_name for i, q in self.queues.items()})
+
+        self.functions: dict[str, lambda_.Function] = {}
+        for spec in topology.functions:
+            fn = function.function(self, spec, topology.environment(spec, names))
+            for grant in spec.grants:
+                self._grant(fn, grant)
+            self.functions[spec.id] = fn
+
+        for q in topology.queues:
+            self.functions[q.consumer].add_event_source(
+                sources.SqsEventSource(
+                    self.queues[q.id],
+                    batch_size=q.batch_size,
+                    max_batching_window=Duration.seconds(q.max_batching_window_s),
+                    report_batch_item_failures=True,
+                )
+            )
+
+        self.rules = {
+            r.id: messaging.rule(self, r, self.bus, self.queues[r.queue], self.dead_letter_queues[r.queue])
+            for r in topology.rules
+        }
+        for b in topology.buckets:
+            for note in b.notifications:
+                self.buckets[b.id].add_event_notification(
+                    s3.EventType.OBJECT_CREATED,
+                    s3n.SqsDestination(self.queues[note.queue]),
+                    *([s3.NotificationKeyFilter(prefix=note.prefix)] if note.prefix else []),
+                )
+
+        self.schedules = {
+            s.id: events.Rule(
+                self, f"{s.id}-schedule",
+                schedule=events.Schedule.expression(s.expression),
+                targets=[targets.LambdaFunction(self.functions[s.function], retry_attempts=2)],
+            )
+            for s in topology.schedules
+        }
+
+        self.api = api.rest_api(self, topology.routes, self.functions)
+        if WEB_BUCKET in self.buckets:
+            self.distribution = web.distribution(self, self.buckets[WEB_BUCKET], self.access_logs, bundling.REPO_ROOT / "web")
+
+        self.alarm_topic = sns.Topic(self, "alarms", display_name="Persona alarms", master_key=self.key, enforce_ssl=True)
+        for queue_id, dlq in self.dead_letter_queues.items():
+            alarms.dead_letters(self, queue_id, dlq, self.alarm_topic)
+        for function_id, fn in self.functions.items():
+            alarms.function_errors(self, function_id, fn, self.alarm_topic)
+        alarms.api_server_errors(self, self.api, self.alarm_topic)
+
+    def _grant(self, fn: lambda_.Function, grant: Grant) -> None:
+        """Least privilege: only what the topology grants, on that resource only."""
+        if grant.kind == "table":
+            table = self.tables[grant.id]
+            {"read": table.grant_read_data, "write": table.grant_write_data, "read_write": table.grant_read_write_data}[grant.access](fn)
+        elif grant.kind == "bucket":
+            bucket = self.buckets[grant.id]
+            {"read": bucket.grant_read, "write": bucket.grant_put, "read_write": bucket.grant_read_write}[grant.access](fn)
+        elif grant.kind == "bus":
+            self.bus.grant_put_events_to(fn)
+        elif grant.kind == "queue":
+            self.queues[grant.id].grant_send_messages(fn)
