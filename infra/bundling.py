@@ -26,6 +26,7 @@ LAMBDA_PYTHON = "3.14"
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 _SELF_REFERENCE = re.compile(r"^persona\[(?P<groups>[^\]]+)\]$")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
+CACHE_FORMAT = "2"  # bump when the way dependencies are installed changes
 
 
 def group_requirements(group: str, pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
@@ -48,13 +49,14 @@ def install_dependencies(group: str) -> Path:
     """pip-install the group for ARM64 Lambda into the cache (once) and return the folder."""
     requirements = group_requirements(group)
     pins = (REPO_ROOT / "constraints.txt").read_text()
-    digest = hashlib.sha256("\n".join([LAMBDA_PYTHON, *PLATFORMS, *requirements, pins]).encode()).hexdigest()[:16]
+    digest = hashlib.sha256("\n".join([CACHE_FORMAT, LAMBDA_PYTHON, *PLATFORMS, *requirements, pins]).encode()).hexdigest()[:16]
     target = CACHE_DIR / f"{group}-py{LAMBDA_PYTHON}-{digest}"
     if (target / ".complete").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
-               "--only-binary=:all:", "--implementation", "cp", "--python-version", LAMBDA_PYTHON]
+    # --no-compile: bytecode of the host's Python would be dead weight in a 3.14 bundle.
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+               "--target", str(target), "--only-binary=:all:", "--implementation", "cp", "--python-version", LAMBDA_PYTHON]
     for platform in PLATFORMS:
         command += ["--platform", platform]
     # The same transitive versions the tests ran against (constraints.txt).
@@ -68,7 +70,10 @@ def install_dependencies(group: str) -> Path:
 
 def assemble(output_dir: Path, group: str, context: str) -> None:
     """Dependencies + shared/ + functions/<context>/ into `output_dir`."""
-    shutil.copytree(install_dependencies(group), output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
+    shutil.copytree(
+        install_dependencies(group), output_dir, dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(".complete", "__pycache__", "bin"),  # bin/: console scripts Lambda never runs
+    )
     shutil.copytree(REPO_ROOT / "shared", output_dir / "shared", dirs_exist_ok=True, ignore=_IGNORE)
     (output_dir / "functions").mkdir(exist_ok=True)
     shutil.copy2(REPO_ROOT / "functions" / "__init__.py", output_dir / "functions" / "__init__.py")

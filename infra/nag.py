@@ -18,7 +18,12 @@ PREFIX = "AwsSolutions::AwsSolutions-"
 BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 
 
+MIN_REASON = 30  # an acknowledgement without a real reason is a silent suppression
+
+
 def _ack(scope: IConstruct, rule: str, reason: str) -> None:
+    if len(reason.strip()) < MIN_REASON:
+        raise ValueError(f"cdk-nag acknowledgement of {rule} needs a real reason, got {reason!r}")
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=PREFIX + rule, reason=reason))
 
 

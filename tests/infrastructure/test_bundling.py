@@ -1,0 +1,43 @@
+"""Lambda bundles: pip for ARM64, no Docker; only the recommend bundle carries numpy/onnxruntime."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.bundling import assemble, group_requirements
+from infra.topology import TOPOLOGY
+
+pytestmark = pytest.mark.infrastructure
+
+
+def _names(requirements):
+    return {r.split("==")[0].split("[")[0].lower() for r in requirements}
+
+
+def test_only_the_recommend_group_carries_the_numeric_stack():
+    assert {"numpy", "onnxruntime"} <= _names(group_requirements("recommend"))
+    for function in TOPOLOGY.functions:
+        if function.bundle != "recommend":
+            assert not {"numpy", "onnxruntime"} & _names(group_requirements(function.bundle)), function.id
+
+
+def test_group_pins_are_exact():
+    for group in ("lambda", "recommend", "infra", "local"):
+        assert all("==" in r for r in group_requirements(group)), group
+
+
+def test_unknown_group_is_a_clear_error():
+    with pytest.raises(KeyError, match="no optional-dependency group"):
+        group_requirements("nope")
+
+
+def test_a_real_bundle_is_arm64_and_holds_only_its_context(tmp_path):
+    """Runs pip for aarch64 (cached under .cache/bundles after the first run)."""
+    assemble(tmp_path, "lambda", "profiles")
+    assert (tmp_path / "aws_lambda_powertools").is_dir()
+    assert list(tmp_path.glob("pydantic_core/_pydantic_core*aarch64*.so")), "pydantic-core must be the ARM64 build"
+    assert not (tmp_path / "numpy").exists() and not (tmp_path / "onnxruntime").exists()
+    assert (tmp_path / "shared" / "envelope.py").is_file()
+    assert (tmp_path / "functions" / "profiles" / "handlers.py").is_file()
+    assert not (tmp_path / "functions" / "platform").exists()  # other contexts stay out
+    assert not list(tmp_path.rglob("__pycache__/*.cpython-311.pyc")), "host bytecode must not ship"

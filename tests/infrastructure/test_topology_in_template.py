@@ -1,0 +1,172 @@
+"""Everything the topology describes exists in the synthesized template, as configured."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.topology import TOPOLOGY
+from tests.infrastructure.conftest import logical_id
+
+pytestmark = pytest.mark.infrastructure
+
+
+def _resources(template, kind):
+    return template.find_resources(kind)
+
+
+def _path_of(resources, resource_id):
+    """Full path of an AWS::ApiGateway::Resource, following ParentId references."""
+    parts = []
+    while resource_id in resources:
+        props = resources[resource_id]["Properties"]
+        parts.append(props["PathPart"])
+        parent = props["ParentId"]
+        resource_id = parent.get("Ref") if isinstance(parent, dict) else None
+    return "/" + "/".join(reversed(parts))
+
+
+def test_every_route_is_a_method_with_its_authorization(template):
+    resources = _resources(template, "AWS::ApiGateway::Resource")
+    methods = {}
+    for method in _resources(template, "AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        resource = props["ResourceId"].get("Ref") if isinstance(props["ResourceId"], dict) else None
+        methods[(props["HttpMethod"], _path_of(resources, resource))] = props
+    for route in TOPOLOGY.routes:
+        props = methods[(route.method, route.path)]
+        assert props["AuthorizationType"] == ("AWS_IAM" if route.auth == "admin" else "NONE"), route
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert "RequestValidatorId" in props
+    assert len(methods) == len(TOPOLOGY.routes)  # nothing reachable that the topology does not know
+
+
+def test_api_stage_throttles_logs_and_traces(template):
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": Match.array_with([Match.object_like({"ThrottlingRateLimit": Match.any_value(), "LoggingLevel": "ERROR"})]),
+        },
+    )
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        template.has_resource_properties(
+            "AWS::ApiGateway::GatewayResponse",
+            {"ResponseType": response_type, "ResponseTemplates": {"application/json": Match.string_like_regexp('"error"')}},
+        )
+
+
+def test_every_function_is_configured_from_the_topology(stack, template):
+    functions = _resources(template, "AWS::Lambda::Function")
+    names = {("table", i): stack.resolve(t.table_name) for i, t in stack.tables.items()}
+    names |= {("bucket", i): stack.resolve(b.bucket_name) for i, b in stack.buckets.items()}
+    names |= {("queue", i): stack.resolve(q.queue_name) for i, q in stack.queues.items()}
+    names[("bus", TOPOLOGY.bus)] = stack.resolve(stack.bus.event_bus_name)
+    for spec in TOPOLOGY.functions:
+        props = functions[logical_id(stack, stack.functions[spec.id])]["Properties"]
+        assert props["Runtime"] == "python3.14"
+        assert props["Architectures"] == ["arm64"]
+        assert props["Handler"] == spec.handler
+        assert props["MemorySize"] == spec.memory_mb and props["Timeout"] == spec.timeout_s
+        assert props.get("ReservedConcurrentExecutions") == spec.reserved_concurrency
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert "LogGroup" in props["LoggingConfig"]
+        expected = TOPOLOGY.environment(spec, names) | {"POWERTOOLS_LOG_LEVEL": "INFO"}
+        assert props["Environment"]["Variables"] == expected
+
+
+def test_log_groups_have_retention(template):
+    for group in _resources(template, "AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] > 0
+
+
+def test_tables_are_on_demand_encrypted_and_recoverable(stack, template):
+    tables = _resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == len(TOPOLOGY.tables)
+    for spec in TOPOLOGY.tables:
+        props = tables[logical_id(stack, stack.tables[spec.id])]["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"]["SSEEnabled"] is True and props["SSESpecification"]["SSEType"] == "KMS"
+        assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        keys = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
+        assert keys == {spec.partition_key: "HASH", **({spec.sort_key: "RANGE"} if spec.sort_key else {})}
+        assert [g["IndexName"] for g in props.get("GlobalSecondaryIndexes", [])] == [g.name for g in spec.gsis]
+
+
+def test_buckets_are_private_encrypted_tls_only_and_logged(stack, template):
+    buckets = _resources(template, "AWS::S3::Bucket")
+    policies = {
+        p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
+        for p in _resources(template, "AWS::S3::BucketPolicy").values()
+    }
+    for spec in TOPOLOGY.buckets:
+        bucket_id = logical_id(stack, stack.buckets[spec.id])
+        props = buckets[bucket_id]["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        }
+        algorithm = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        assert algorithm == ("AES256" if spec.id == "web" else "aws:kms")
+        assert "LoggingConfiguration" in props
+        assert any(s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false" and s["Effect"] == "Deny"
+                   for s in policies[bucket_id])
+        expirations = [r.get("ExpirationInDays") for r in props["LifecycleConfiguration"]["Rules"]]
+        if spec.expire_after_days:
+            assert spec.expire_after_days in expirations
+        assert ("VersioningConfiguration" in props) == spec.versioned
+
+
+def test_queues_have_dlqs_and_event_source_mappings_report_item_failures(stack, template):
+    queues = _resources(template, "AWS::SQS::Queue")
+    mappings = list(_resources(template, "AWS::Lambda::EventSourceMapping").values())
+    for spec in TOPOLOGY.queues:
+        queue_id, dlq_id = logical_id(stack, stack.queues[spec.id]), logical_id(stack, stack.dead_letter_queues[spec.id])
+        props = queues[queue_id]["Properties"]
+        assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": spec.max_receive_count}
+        assert props["SqsManagedSseEnabled"] is True
+        assert props["VisibilityTimeout"] == 6 * TOPOLOGY.function(spec.consumer).timeout_s
+        (mapping,) = [m["Properties"] for m in mappings if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
+        assert mapping["FunctionName"] == {"Ref": logical_id(stack, stack.functions[spec.consumer])}
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BatchSize"] == spec.batch_size
+
+
+def test_rules_route_events_to_consumer_queues(stack, template):
+    rules = _resources(template, "AWS::Events::Rule")
+    for spec in TOPOLOGY.rules:
+        props = rules[logical_id(stack, stack.rules[spec.id])]["Properties"]
+        assert props["EventPattern"] == {"source": list(spec.sources), "detail-type": list(spec.detail_types)}
+        assert props["EventBusName"] == {"Ref": logical_id(stack, stack.bus)}
+        (target,) = props["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [logical_id(stack, stack.queues[spec.queue]), "Arn"]}
+        assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [logical_id(stack, stack.dead_letter_queues[spec.queue]), "Arn"]}
+
+
+def test_bucket_notifications_feed_their_queues(stack, template):
+    (notifications,) = _resources(template, "Custom::S3BucketNotifications").values()
+    configured = notifications["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    for bucket in TOPOLOGY.buckets:
+        for note in bucket.notifications:
+            queue_arn = {"Fn::GetAtt": [logical_id(stack, stack.queues[note.queue]), "Arn"]}
+            assert any(c["QueueArn"] == queue_arn and c["Events"] == ["s3:ObjectCreated:*"] for c in configured)
+
+
+def test_alarms_watch_every_dlq_and_function(template):
+    alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
+    metric_names = [a["Properties"]["MetricName"] for a in alarms]
+    assert metric_names.count("ApproximateNumberOfMessagesVisible") == len(TOPOLOGY.queues)
+    assert metric_names.count("Errors") == len(TOPOLOGY.functions)
+    assert "5XXError" in metric_names
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+
+
+def test_web_is_served_by_cloudfront_with_origin_access_control(template):
+    template.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+    template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {"DistributionConfig": Match.object_like({"DefaultRootObject": "index.html",
+            "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"})})},
+    )
