@@ -1,0 +1,92 @@
+"""Validation of storefront events and their translation into InteractionRecorded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from functions.profiles.collection import interaction_events, to_interaction, validate_events
+from functions.profiles.schemas import TrackingBatch, TrackingEvent
+
+NOW = datetime.now(UTC).isoformat()
+
+
+def event(**fields):
+    return {"type": "page_view", "anonymous_id": "anon-1", "timestamp": NOW, **fields}
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"anonymous_id": None}, "anonymous_id or customer_id is required"),
+        ({"type": "identify"}, "identify needs both"),
+        ({"type": "product_view"}, "product_view needs item_id"),
+        ({"type": "add_to_cart"}, "add_to_cart needs item_id"),
+        ({"type": "search"}, "search needs query"),
+        ({"type": "purchase", "value": "10.00"}, "purchase needs value and currency"),
+        ({"timestamp": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, "in the future"),
+        ({"timestamp": "2026-11-24T10:00:00"}, "timezone"),
+        ({"colour": "red"}, "Extra inputs are not permitted"),
+        ({"type": "teleport"}, "Input should be"),
+        ({"anonymous_id": "has spaces"}, "String should match pattern"),
+        ({"value": "-1", "currency": "EUR", "type": "purchase"}, "greater than or equal to 0"),
+        ({"context": {"device": "toaster"}}, "Input should be"),
+    ],
+)
+def test_each_rule_rejects_what_it_should(fields, reason):
+    with pytest.raises(ValidationError, match=reason):
+        TrackingEvent.model_validate(event(**fields))
+
+
+def test_small_clock_skew_is_accepted():
+    TrackingEvent.model_validate(event(timestamp=(datetime.now(UTC) + timedelta(minutes=2)).isoformat()))
+
+
+def test_valid_events_of_every_kind():
+    for fields in (
+        {"type": "identify", "customer_id": "c-1"},
+        {"type": "product_view", "item_id": "sku-1", "category": "shoes", "brand": "Stride"},
+        {"type": "search", "query": "rain jacket"},
+        {"type": "purchase", "value": "149.90", "currency": "EUR"},
+        {"type": "page_view", "context": {"device": "mobile", "locale": "fr-FR", "traffic_source": "email", "page": "/"}},
+    ):
+        TrackingEvent.model_validate(event(**fields))
+
+
+def test_validate_events_keeps_indexes_of_rejections_and_accepts_the_rest():
+    accepted, rejected = validate_events([event(), {"type": "page_view"}, event(type="search"), event(customer_id="c-9")])
+    assert [e.customer_id for e in accepted] == [None, "c-9"]
+    assert [r.index for r in rejected] == [1, 2]
+    assert any("timestamp: Field required" in e for e in rejected[0].errors)
+    assert rejected[1].errors == ["search needs query"]
+
+
+def test_a_non_object_item_is_rejected_not_crashed():
+    accepted, rejected = validate_events(["nope", 42, None])
+    assert accepted == [] and [r.index for r in rejected] == [0, 1, 2]
+
+
+def test_batch_limits():
+    with pytest.raises(ValidationError):
+        TrackingBatch.model_validate({"events": []})
+    with pytest.raises(ValidationError):
+        TrackingBatch.model_validate({"events": [event()] * 501})
+    assert len(TrackingBatch.model_validate({"events": [event()] * 500}).events) == 500
+
+
+def test_to_interaction_keeps_a_client_event_id_and_the_fields():
+    tracked = TrackingEvent.model_validate(event(type="product_view", item_id="sku-1", event_id="client-0001"))
+    interaction = to_interaction(tracked)
+    assert interaction.interaction_id == "client-0001"
+    assert interaction.item_id == "sku-1" and interaction.occurred_at == tracked.timestamp
+    assert to_interaction(TrackingEvent.model_validate(event())).interaction_id != to_interaction(TrackingEvent.model_validate(event())).interaction_id
+
+
+def test_interaction_events_carry_the_correlation_id_and_no_personal_data():
+    (envelope,) = interaction_events([TrackingEvent.model_validate(event())], correlation_id="req-7")
+    assert envelope.metadata.event_name == "InteractionRecorded"
+    assert envelope.metadata.correlation_id == "req-7"
+    assert envelope.metadata.source == "persona.profiles"
+    assert "email" not in envelope.model_dump_json()

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from functions.profiles.imports import import_id, received
+from functions.profiles.interaction_counts import counts_from_item, increments, visitor_ids
+from functions.profiles.schemas import EventContext, InteractionRecorded
+
+
+def interaction(**fields):
+    base = dict(interaction_id="i-1", type="search", occurred_at=datetime.now(UTC), context=EventContext(), query="q")
+    return InteractionRecorded(**{**base, **fields})
+
+
+def test_every_known_id_of_the_visitor_is_counted():
+    assert visitor_ids(interaction(anonymous_id="a", customer_id="c")) == ["c", "a"]
+    assert visitor_ids(interaction(anonymous_id="a")) == ["a"]
+
+
+def test_increments_count_the_total_and_the_type():
+    assert increments(interaction()) == {"interactions_total": 1, "interactions_search": 1}
+
+
+def test_counts_from_a_dynamodb_item():
+    item = {"pk": "VISITOR#a", "sk": "COUNTS", "interactions_total": Decimal(3), "interactions_search": Decimal(2), "interactions_page_view": Decimal(1)}
+    counts = counts_from_item(item)
+    assert counts.total == 3 and counts.by_type == {"page_view": 1, "search": 2}
+
+
+def test_import_id_is_stable_per_object_and_ignores_etag_quotes():
+    assert import_id("b", "orders/x.csv", '"abc"') == import_id("b", "orders/x.csv", "abc")
+    assert import_id("b", "orders/x.csv", "abc") != import_id("b", "orders/y.csv", "abc")
+    assert import_id("b", "orders/x.csv", "abc") != import_id("b", "orders/x.csv", "abd")
+
+
+def test_received_report():
+    report = received("b", "k", 12, '"e"', datetime(2026, 11, 24, tzinfo=UTC))
+    assert report.status == "received" and report.etag == "e" and report.size_bytes == 12

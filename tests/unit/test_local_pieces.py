@@ -1,0 +1,42 @@
+"""Pure pieces of the local runtime: route matching and the Lambda event shapes."""
+
+from __future__ import annotations
+
+from infra.local.dispatcher import sqs_event
+from infra.local.gateway import RouteTable, proxy_event
+from infra.local.scheduler import scheduled_event
+from infra.topology import TOPOLOGY, Route, Schedule
+
+
+def test_route_matching_with_path_parameters_and_methods():
+    table = RouteTable(TOPOLOGY.routes)
+    route, params, _ = table.match("GET", "/v1/profiles/anon%3A1")
+    assert route.function == "profiles_admin" and params == {"profile_id": "anon:1"}
+    assert table.match("DELETE", "/v1/profiles/x")[0] is None and table.match("DELETE", "/v1/profiles/x")[2] is True
+    assert table.match("GET", "/v1/nowhere") == (None, {}, False)
+    assert table.match("GET", "/v1/profiles/a/b")[0] is None  # a parameter never spans segments
+
+
+def test_proxy_event_shape():
+    route = Route("GET", "/v1/imports/{import_id}", "profiles_admin", auth="admin")
+    event = proxy_event("GET", "/v1/imports/i-1?limit=5&limit=7", {"x-api-key": "k"}, b"", route, {"import_id": "i-1"}, "127.0.0.1")
+    assert event["resource"] == "/v1/imports/{import_id}" and event["path"] == "/v1/imports/i-1"
+    assert event["queryStringParameters"] == {"limit": "7"}
+    assert event["multiValueQueryStringParameters"] == {"limit": ["5", "7"]}
+    assert event["pathParameters"] == {"import_id": "i-1"} and event["body"] is None
+    assert event["requestContext"]["requestId"] and event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
+    binary = proxy_event("POST", "/x", {}, b"\xff\xfe", route, {}, "127.0.0.1")
+    assert binary["isBase64Encoded"] is True
+
+
+def test_sqs_event_shape():
+    message = {"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}", "MD5OfBody": "x", "Attributes": {"ApproximateReceiveCount": "1"},
+               "MessageAttributes": {"a": {"StringValue": "v", "DataType": "String"}}}
+    (record,) = sqs_event([message], "arn:aws:sqs:eu-west-1:123456789012:q")["Records"]
+    assert record["messageId"] == "m1" and record["eventSource"] == "aws:sqs"
+    assert record["messageAttributes"]["a"]["stringValue"] == "v"
+
+
+def test_scheduled_event_shape():
+    event = scheduled_event(Schedule("nightly", "f", "rate(1 day)", 1))
+    assert event["detail-type"] == "Scheduled Event" and event["resources"][0].endswith(":rule/persona-nightly")
