@@ -52,6 +52,9 @@ def _register_drop(record: SQSRecord) -> None:
         # Keys arrive URL-encoded in S3 notifications (crm%2Forders.csv).
         bucket, key = s3_record.s3.bucket.name, unquote_plus(s3_record.s3.get_object.key)
         head = ObjectStore(bucket).head(key)  # the notification's size/etag may be stale
+        if head is None:  # deleted (or overwritten and deleted) before we got to it: nothing to import
+            logger.warning("dropped object vanished before import", extra={"bucket": bucket, "key": key})
+            continue
         report = imports.received(bucket, key, head["ContentLength"], head["ETag"], datetime.now(UTC))
         created = profile_store().register_import(report)
         logger.info("crm drop registered" if created else "crm drop already registered", extra={"import_id": report.import_id, "key": key})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from botocore.exceptions import ClientError
+
 from shared.aws.clients import client
 
 
@@ -14,8 +16,14 @@ class ObjectStore:
     def put(self, key: str, body: bytes | BinaryIO, *, content_type: str = "application/octet-stream") -> None:
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
-    def head(self, key: str) -> dict[str, Any]:
-        return client("s3").head_object(Bucket=self.bucket, Key=key)
+    def head(self, key: str) -> dict[str, Any] | None:
+        """The object's metadata, or None when there is no such object."""
+        try:
+            return client("s3").head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                return None
+            raise
 
     def open(self, key: str) -> BinaryIO:
         """A streaming body: read it in chunks, never whole."""

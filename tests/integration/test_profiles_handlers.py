@@ -1,0 +1,142 @@
+"""The profiles and platform functions through their real entry points, on moto."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from functions.platform.handlers import api_handler as platform_handler
+from functions.profiles.consumers import crm_drop_handler, interactions_handler
+from functions.profiles.handlers import admin_handler, collect_handler
+from tests.conftest import load_event
+
+
+def _body(response):
+    return json.loads(response["body"])
+
+
+def _as_sqs(messages, queue_arn="arn:aws:sqs:eu-west-1:123456789012:q"):
+    from infra.local.dispatcher import sqs_event
+
+    return sqs_event(messages, queue_arn)
+
+
+def test_collect_accepts_valid_events_and_publishes_exactly_them(aws, context):
+    response = collect_handler(load_event("apigw_post_events_mixed.json"), context)
+    assert response["statusCode"] == 202
+    body = _body(response)
+    assert body["accepted"] == 2 and [r["index"] for r in body["rejected"]] == [1, 3]
+    published = [json.loads(m["Body"])["detail"] for m in aws.drain("profiles_interactions")]
+    assert sorted(e["data"]["type"] for e in published) == ["page_view", "search"]
+    assert {e["metadata"]["correlation_id"] for e in published} == {"corr-sample-1"}  # the caller's x-correlation-id
+
+
+@pytest.mark.parametrize(
+    ("sample", "status", "code"),
+    [
+        ("apigw_post_events_bad_json.json", 400, "invalid_request"),
+        ("apigw_post_events_wrong_field.json", 400, "invalid_request"),
+        ("apigw_post_events_form.json", 415, "unsupported_media_type"),
+    ],
+)
+def test_bad_requests_are_4xx_with_the_error_shape(aws, context, sample, status, code):
+    response = collect_handler(load_event(sample), context)
+    assert response["statusCode"] == status
+    error = _body(response)["error"]
+    assert error["code"] == code and error["message"]
+    assert aws.drain("profiles_interactions") == []
+
+
+def test_bad_json_says_so(aws, context):
+    assert "not valid JSON" in _body(collect_handler(load_event("apigw_post_events_bad_json.json"), context))["error"]["message"]
+
+
+def test_too_many_events_and_too_large_bodies(aws, context):
+    event = load_event("apigw_post_events_valid.json")
+    item = json.loads(event["body"])["events"][0]
+    too_many = dict(event, body=json.dumps({"events": [item] * 501}))
+    assert collect_handler(too_many, context)["statusCode"] == 400
+    huge_item = dict(item, context={"page": "/" + "p" * 2000})
+    too_large = dict(event, body=json.dumps({"events": [huge_item] * 140}))  # ≈ 290 KB
+    response = collect_handler(too_large, context)
+    assert response["statusCode"] == 413 and _body(response)["error"]["code"] == "payload_too_large"
+
+
+def test_text_plain_bodies_are_read_as_json(aws, context):
+    event = load_event("apigw_post_events_valid.json")
+    event["headers"]["content-type"] = "text/plain;charset=UTF-8"  # navigator.sendBeacon
+    assert collect_handler(event, context)["statusCode"] == 202
+
+
+def test_interactions_flow_into_the_profile(aws, context):
+    collect_handler(load_event("apigw_post_events_valid.json"), context)
+    result = interactions_handler(_as_sqs(aws.drain("profiles_interactions")), context)
+    assert result == {"batchItemFailures": []}
+    response = admin_handler(load_event("apigw_get_profile.json"), context)
+    assert response["statusCode"] == 200
+    assert _body(response)["interactions"] == {"total": 3, "by_type": {"page_view": 1, "product_view": 1, "purchase": 1}}
+    customer = load_event("apigw_get_profile.json")
+    customer["path"], customer["pathParameters"] = "/v1/profiles/cust-sample-1", {"profile_id": "cust-sample-1"}
+    assert _body(admin_handler(customer, context))["interactions"]["total"] == 1
+
+
+def test_a_poison_record_fails_alone_and_redelivery_never_double_counts(aws, context):
+    poison = load_event("sqs_interaction_poison.json")
+    result = interactions_handler(poison, context)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-3"}]}
+    interactions_handler(load_event("sqs_interaction_recorded.json"), context)  # msg-1 again, plus msg-2
+    interactions_handler(load_event("sqs_interaction_recorded.json"), context)
+    profile = load_event("apigw_get_profile.json")
+    profile["path"], profile["pathParameters"] = "/v1/profiles/anon-sample-3", {"profile_id": "anon-sample-3"}
+    assert _body(admin_handler(profile, context))["interactions"] == {"total": 2, "by_type": {"page_view": 1, "product_view": 1}}
+
+
+def test_unknown_profile_is_a_404(aws, context):
+    response = admin_handler(load_event("apigw_get_profile.json"), context)
+    assert response["statusCode"] == 404 and _body(response)["error"]["code"] == "not_found"
+
+
+def test_crm_drops_register_imports_once(aws, context):
+    s3 = aws.client("s3")
+    bucket = aws.name("bucket", "crm_drop")
+    s3.put_object(Bucket=bucket, Key="orders/2026 11 orders.csv", Body=b"order_id,customer_id\n1,c\n")
+    assert crm_drop_handler(load_event("sqs_s3_test_event.json"), context) == {"batchItemFailures": []}
+    notification = load_event("sqs_s3_object_created.json")
+    assert crm_drop_handler(notification, context) == {"batchItemFailures": []}
+    assert crm_drop_handler(copy.deepcopy(notification), context) == {"batchItemFailures": []}  # redelivered
+    listing = _body(admin_handler(load_event("apigw_get_imports.json"), context))["imports"]
+    assert [(i["key"], i["size_bytes"], i["status"]) for i in listing] == [("orders/2026 11 orders.csv", 25, "received")]
+    one = load_event("apigw_get_imports.json")
+    one.update(path=f"/v1/imports/{listing[0]['import_id']}", resource="/v1/imports/{import_id}", pathParameters={"import_id": listing[0]["import_id"]})
+    assert _body(admin_handler(one, context)) == listing[0]
+
+
+def test_a_notification_for_a_vanished_object_imports_nothing(aws, context):
+    result = crm_drop_handler(load_event("sqs_s3_object_created.json"), context)  # the object was never put
+    assert result == {"batchItemFailures": []}
+    assert _body(admin_handler(load_event("apigw_get_imports.json"), context))["imports"] == []
+
+
+def test_platform_routes(aws, context):
+    health = platform_handler(load_event("apigw_get_healthz.json"), context)
+    assert health["statusCode"] == 200 and _body(health)["status"] == "ok"
+    spec = _body(platform_handler(load_event("apigw_get_openapi.json"), context))
+    assert spec["info"]["title"] == "Persona API" and "/v1/events" in spec["paths"]
+    missing = dict(load_event("apigw_get_healthz.json"), path="/nope", resource="/nope")
+    response = platform_handler(missing, context)
+    assert response["statusCode"] == 404 and _body(response)["error"]["code"] == "route_not_found"
+
+
+def test_a_publishing_outage_is_a_503_not_a_500(aws, context, monkeypatch):
+    from shared.aws.events import EventPublisher
+
+    def refuse(self, entries):
+        return {"FailedEntryCount": len(entries), "Entries": [{"ErrorCode": "InternalFailure"}] * len(entries)}
+
+    monkeypatch.setattr(EventPublisher, "client", property(lambda self: type("C", (), {"put_events": lambda _, Entries: refuse(self, Entries)})()))
+    monkeypatch.setattr("shared.aws.events.time.sleep", lambda s: None)
+    response = collect_handler(load_event("apigw_post_events_valid.json"), context)
+    assert response["statusCode"] == 503 and _body(response)["error"]["code"] == "service_unavailable"
