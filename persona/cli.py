@@ -22,7 +22,11 @@ def _up(args: argparse.Namespace) -> int:
         host=args.host, api_port=args.port, aws_port=args.aws_port, state_dir=args.state_dir, log_level=args.log_level
     )
     print("persona: starting the local runtime (moto, API gateway, queue dispatcher)...", flush=True)
-    endpoints = runtime.start()
+    try:
+        endpoints = runtime.start()
+    except OSError as exc:  # typically a port already in use
+        print(f"persona up: cannot listen ({exc}); is another instance running? Choose ports with --port/--aws-port.", file=sys.stderr)
+        return 1
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -98,6 +99,9 @@ class LocalRuntime:
     def start(self) -> Endpoints:
         from moto.server import ThreadedMotoServer
 
+        for port in (self.aws_port, self.api_port):
+            _ensure_free(self.host, port)  # moto's server thread would hang on a taken port
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
@@ -181,6 +185,16 @@ class LocalRuntime:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
+
+
+def _ensure_free(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(f"{host}:{port} is already in use") from exc
 
 
 def read_state(state_dir: Path = REPO_ROOT / ".persona") -> Endpoints:

@@ -25,3 +25,15 @@ def test_schedules_fire_on_a_timer(tmp_path):
         eventually(lambda: len(received) >= 2, timeout_s=10)
     assert received[0]["detail-type"] == "Scheduled Event" and received[0]["source"] == "aws.events"
     assert local.scheduler.fired["tick"] >= 2
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        local = LocalRuntime(api_port=0, aws_port=port, state_dir=tmp_path, web_root=None)
+        with pytest.raises(OSError, match=f"127.0.0.1:{port} is already in use"):
+            local.start()

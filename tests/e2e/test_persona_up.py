@@ -117,6 +117,14 @@ def test_bad_input_is_a_4xx_with_a_message(running):
 def test_aws_endpoint_serves_the_topology(running):
     _, endpoints, _ = running
     assert _aws(endpoints, "dynamodb").list_tables()["TableNames"] == ["persona-profiles"]
+    # The AWS CLI works against it too, as the README shows.
+    cli = subprocess.run(
+        [str(Path(sys.executable).parent / "aws"), "--endpoint-url", endpoints["aws_endpoint_url"], "dynamodb", "list-tables", "--output", "json"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": endpoints["region"]},
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["TableNames"] == ["persona-profiles"]
     buckets = {b["Name"] for b in _aws(endpoints, "s3").list_buckets()["Buckets"]}
     assert endpoints["drop_bucket"] in buckets
 
