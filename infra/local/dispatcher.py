@@ -12,12 +12,12 @@ so retries take seconds rather than minutes.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
 from typing import Any
 
 from infra.local.invoke import Invoker
+from infra.local.workers import Workers
 from infra.local.provision import REGION, Provisioned
 from infra.topology import Queue, Topology
 
@@ -71,20 +71,14 @@ class Dispatcher:
         self.poll_wait_s = poll_wait_s
         self.retry_delay_s = retry_delay_s
         self.stats: Counter[str] = Counter()
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._run, args=(queue,), name=f"dispatch-{queue.id}", daemon=True)
-            for queue in topology.queues
-        ]
+        self._workers = Workers("dispatch", topology.queues, self._run, join_timeout_s=poll_wait_s + 5)
+        self._stop = self._workers.stopping
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        self._workers.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=self.poll_wait_s + 5)
+        self._workers.stop()
 
     def _receive_batch(self, queue: Queue, url: str) -> list[dict[str, Any]]:
         """Long-poll for a first message, then gather more until the batch is full,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from infra.local.invoke import Invoker
+from infra.local.workers import Workers
 from infra.local.provision import ACCOUNT, REGION
 from infra.topology import Schedule, Topology
 
@@ -34,20 +34,14 @@ class Scheduler:
         self.topology = topology
         self.invoker = invoker
         self.fired: dict[str, int] = {s.id: 0 for s in topology.schedules}
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._run, args=(s,), name=f"schedule-{s.id}", daemon=True)
-            for s in topology.schedules
-        ]
+        self._workers = Workers("schedule", topology.schedules, self._run, join_timeout_s=5)
+        self._stop = self._workers.stopping
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        self._workers.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        self._workers.stop()
 
     def _run(self, schedule: Schedule) -> None:
         function = self.topology.function(schedule.function)

@@ -1,0 +1,25 @@
+"""One daemon thread per item (queue, schedule), started and stopped together."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+class Workers:
+    def __init__(self, name: str, items: Iterable[Any], run: Callable[[Any], None], *, join_timeout_s: float) -> None:
+        self.stopping = threading.Event()
+        self._join_timeout_s = join_timeout_s
+        self._threads = [
+            threading.Thread(target=run, args=(item,), name=f"{name}-{item.id}", daemon=True) for item in items
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=self._join_timeout_s)
