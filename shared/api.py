@@ -18,10 +18,6 @@ from pydantic import BaseModel
 
 from shared.errors import DomainError, error_body
 
-API_TITLE = "Persona API"
-API_VERSION = "1"
-
-
 class ErrorDetail(BaseModel):
     code: str
     message: str
