@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from infra.stacks.persona_stack import PersonaStack
 
 PREFIX = "AwsSolutions::AwsSolutions-"
+# Wildcard actions CDK's bucket grants use (grant_read / grant_put / grant_read_write).
+_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+_WRITE = ("s3:Abort*",)
+BUCKET_GRANT_ACTIONS = {"read": _READ, "write": _WRITE, "read_write": (*_READ, *_WRITE, "s3:DeleteObject*")}
 BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 
 
@@ -44,8 +48,8 @@ def acknowledge_findings(stack: PersonaStack) -> None:
         for grant in spec.grants:
             if grant.kind != "bucket":
                 continue
-            for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
-                _ack(fn, f"IAM5[Action::{action}]", f"Read actions on the {grant.id} bucket only (CDK grant_read).")
+            for action in BUCKET_GRANT_ACTIONS[grant.access]:
+                _ack(fn, f"IAM5[Action::{action}]", f"{action} on the {grant.id} bucket only ({grant.access} grant from the topology).")
             bucket_id = _logical_id(stack, stack.buckets[grant.id])
             _ack(fn, f"IAM5[Resource::<{bucket_id}.Arn>/*]", f"Objects of the granted {grant.id} bucket only.")
 

@@ -292,10 +292,17 @@ TOPOLOGY = Topology(
             id="profiles_crm_import",
             context="profiles",
             handler="functions.profiles.consumers.crm_drop_handler",
-            description="Registers files dropped into the CRM drop bucket as imports",
+            description="Imports CRM, order and campaign exports dropped into the CRM drop bucket",
             memory_mb=1024,
-            timeout_s=300,
-            grants=(_PROFILES_RW, Grant("bucket", "crm_drop", "read"), Grant("bus", "persona", "put")),
+            timeout_s=900,
+            # One import at a time: merges into profiles are read-modify-write per customer.
+            reserved_concurrency=1,
+            grants=(
+                _PROFILES_RW,
+                Grant("bucket", "crm_drop", "read"),
+                Grant("bucket", "quarantine", "write"),
+                Grant("bus", "persona", "put"),
+            ),
         ),
     ),
     routes=(
@@ -326,6 +333,12 @@ TOPOLOGY = Topology(
             purpose="CRM, order and campaign exports dropped by the data team",
             notifications=(BucketNotification(queue="profiles_crm_drops"),),
             expire_after_days=30,  # imported files are not kept longer than needed
+        ),
+        Bucket(
+            id="quarantine",
+            context="profiles",
+            purpose="Rows of CRM imports that failed validation (row number, raw row, reasons)",
+            expire_after_days=30,
         ),
         Bucket(id="exports", context="privacy", purpose="Access and portability exports", expire_after_days=7),
         Bucket(id="models", context="recommend", purpose="Versioned recommendation model artifacts", versioned=True),

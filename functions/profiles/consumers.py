@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -11,11 +13,20 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes import S3Event, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pydantic import ValidationError
+
 from functions.profiles import imports
-from functions.profiles.schemas import InteractionRecorded
+from functions.profiles.crm_import import pipeline
+from functions.profiles.crm_import.mapping import ColumnMapping
+from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow, Tally
+from functions.profiles.schemas import ImportReport, InteractionRecorded
+from functions.profiles.settings import BusSettings, QuarantineSettings
 from functions.profiles.store import profile_store
+from shared import settings
+from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
 from shared.consumers import envelope_from_body
+from shared.envelope import new_event
 from shared.observability import for_service
 
 obs = for_service("profiles")
@@ -44,6 +55,57 @@ def interactions_handler(event: dict[str, Any], context: LambdaContext) -> dict[
 _drops = BatchProcessor(event_type=EventType.SQS)
 
 
+def _load_mapping(store: ObjectStore, key: str) -> ColumnMapping:
+    """The mapping file dropped next to the export, or the defaults."""
+    if store.head(imports.mapping_key(key)) is None:
+        return ColumnMapping()
+    text = store.open(imports.mapping_key(key)).read()
+    try:
+        return ColumnMapping.model_validate_json(text)
+    except ValidationError as exc:
+        raise ImportFailed(f"{imports.mapping_key(key)} is not a valid mapping: {exc.errors(include_url=False)[0]['msg']}") from exc
+
+
+def _import(report: ImportReport) -> ImportReport:
+    """Run the export through the pipeline; always returns a finished report."""
+    store = profile_store()
+    drop = ObjectStore(report.bucket)
+    if report.kind is None:
+        return imports.failed(report, "put exports under customers/, orders/ or campaign/ (e.g. orders/2026-11.csv)", _now())
+    report = imports.running(report, _now())
+    store.save_import(report)
+    source, at = f"crm:{report.key}", report.started_at.isoformat()
+    written = 0
+
+    def on_chunk(chunk: Chunk) -> None:
+        nonlocal written
+        profiles, duplicates = store.merge_chunk(chunk, source=source, at=at)
+        written += profiles
+        tally_box.add_duplicates(duplicates)
+
+    tally_box = Tally()  # receives store-found duplicates while the pipeline runs
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as quarantine:
+        def on_quarantine(row: QuarantinedRow) -> None:
+            quarantine.write(json.dumps({"row": row.row, "raw": row.raw, "reasons": row.reasons}).encode() + b"\n")
+
+        try:
+            mapping = _load_mapping(drop, report.key)
+            tally, unmapped = pipeline.run(report.kind, drop.open(report.key), mapping, on_chunk=on_chunk, on_quarantine=on_quarantine)
+        except ImportFailed as exc:
+            return imports.failed(report, str(exc), _now())
+        tally.add_duplicates(tally_box.duplicates)
+        quarantine_key = None
+        if tally.quarantined:
+            quarantine.seek(0)
+            quarantine_key = f"{report.import_id}.jsonl"
+            ObjectStore(settings.load(QuarantineSettings).quarantine_bucket_name).put(quarantine_key, quarantine, content_type="application/x-ndjson")
+    return imports.completed(report, tally, unmapped=unmapped, profiles_written=written, quarantine_key=quarantine_key, at=_now())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _register_drop(record: SQSRecord) -> None:
     notification = record.json_body
     if notification.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
@@ -51,13 +113,38 @@ def _register_drop(record: SQSRecord) -> None:
     for s3_record in S3Event(notification).records:
         # Keys arrive URL-encoded in S3 notifications (crm%2Forders.csv).
         bucket, key = s3_record.s3.bucket.name, unquote_plus(s3_record.s3.get_object.key)
+        if imports.is_mapping_file(key):
+            continue  # read when its export arrives
         head = ObjectStore(bucket).head(key)  # the notification's size/etag may be stale
-        if head is None:  # deleted (or overwritten and deleted) before we got to it: nothing to import
+        if head is None:  # deleted before we got to it: nothing to import
             logger.warning("dropped object vanished before import", extra={"bucket": bucket, "key": key})
             continue
-        report = imports.received(bucket, key, head["ContentLength"], head["ETag"], datetime.now(UTC))
-        created = profile_store().register_import(report)
-        logger.info("crm drop registered" if created else "crm drop already registered", extra={"import_id": report.import_id, "key": key})
+        report = imports.received(bucket, key, head["ContentLength"], head["ETag"], _now())
+        store = profile_store()
+        if not store.register_import(report):
+            existing = store.get_import(report.import_id)
+            if existing is not None and existing.status in imports.FINISHED:
+                logger.info("import already done", extra={"import_id": report.import_id, "status": existing.status})
+                continue
+            # Received or interrupted while running: importing again is safe (merges are idempotent).
+        logger.append_keys(import_id=report.import_id)
+        report = _import(report)
+        store.save_import(report)
+        _publisher().publish([new_event("CrmImportCompleted", _completion(report), context="profiles", correlation_id=report.import_id)])
+        logger.info("import finished", extra={"status": report.status, "rows_read": report.rows_read, "accepted": report.accepted,
+                                              "duplicates": report.duplicates, "quarantined": report.quarantined})
+
+
+def _completion(report: ImportReport) -> dict:
+    """The event carries counts only: no personal data leaves the context."""
+    return report.model_dump(mode="json", include={
+        "import_id", "status", "kind", "key", "rows_read", "accepted", "duplicates", "quarantined", "profiles_written", "failure_reason",
+    })
+
+
+@settings.per_container
+def _publisher() -> EventPublisher:
+    return EventPublisher(settings.load(BusSettings).event_bus_name)
 
 
 @logger.inject_lambda_context

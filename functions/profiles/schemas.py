@@ -125,14 +125,38 @@ class ProfileView(BaseModel):
     interactions: InteractionCounts
 
 
+class FieldReport(BaseModel):
+    """Fill is not validity: a filled e-mail may still be invalid."""
+
+    filled: int
+    valid: int
+    fill_rate: float = Field(description="filled / rows that could be split into fields")
+    validity_rate: float = Field(description="valid / filled")
+
+
 class ImportReport(BaseModel):
+    """One dropped export. rows_read = accepted + duplicates + quarantined."""
+
     import_id: str
-    status: Literal["received"]
+    status: Literal["received", "running", "completed", "failed"]
+    kind: Literal["customers", "orders", "campaign"] | None = None
     bucket: str
     key: str
     size_bytes: int
     etag: str
     received_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    rows_read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    profiles_written: int = 0
+    fields: dict[str, FieldReport] = Field(default_factory=dict)
+    unmapped_columns: list[str] = Field(default_factory=list)
+    quarantine_key: str | None = Field(default=None, description="Quarantine object: one JSON line per rejected row")
+    failure_reason: str | None = None
 
 
 class ImportList(BaseModel):

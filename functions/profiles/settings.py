@@ -9,3 +9,7 @@ class TableSettings(PersonaSettings):
 
 class BusSettings(PersonaSettings):
     event_bus_name: str
+
+
+class QuarantineSettings(PersonaSettings):
+    quarantine_bucket_name: str

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from typing import TYPE_CHECKING
+
+from functions.profiles.crm_import import merge
 from functions.profiles.interaction_counts import counts_from_item, increments, visitor_ids
 from functions.profiles.schemas import ImportReport, InteractionCounts, InteractionRecorded
 from functions.profiles.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import DynamoTable
 
+if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the import function
+    from functions.profiles.crm_import.pipeline import Chunk
+
 # Long enough to cover any redelivery (SQS keeps messages at most 14 days).
 DEDUP_WINDOW = timedelta(days=15)
 IMPORTS_PK = "IMPORTS"
+CUSTOMER_PREFIX = "CUSTOMER#"
+# One item per customer and kind of import data, so a chunk touches one item per customer.
+CHUNK_SORT_KEYS = {"customers": "ATTRIBUTES", "orders": "ORDERS", "campaign": "CAMPAIGN"}
 
 
 def _visitor_key(visitor_id: str) -> dict[str, str]:
@@ -36,17 +45,51 @@ class ProfileStore:
         return counts_from_item(item) if item else None
 
     def register_import(self, report: ImportReport) -> bool:
-        item = {"pk": IMPORTS_PK, "sk": report.import_id, **report.model_dump(mode="json")}
-        return self.table.put_if_absent(item)
+        return self.table.put_if_absent(self._import_item(report))
+
+    def save_import(self, report: ImportReport) -> None:
+        self.table.put(self._import_item(report))
+
+    @staticmethod
+    def _import_item(report: ImportReport) -> dict:
+        # Rates are floats in the model; DynamoDB wants Decimal, so the report is stored as JSON text.
+        return {"pk": IMPORTS_PK, "sk": report.import_id, "received_at": report.received_at.isoformat(), "report": report.model_dump_json()}
+
+    def merge_chunk(self, chunk: Chunk, *, source: str, at: str) -> tuple[int, int]:
+        """Merge a chunk of per-customer aggregates into stored profiles.
+
+        One batched read and at most one write per customer in the chunk.
+        Returns (profiles written, rows found already stored).
+        """
+        sort_key = CHUNK_SORT_KEYS[chunk.kind]
+        keys = [{"pk": f"{CUSTOMER_PREFIX}{cid}", "sk": sort_key} for cid in chunk.profiles]
+        stored = {item["pk"]: item for item in self.table.get_many(keys)}
+        writes: list[dict] = []
+        duplicates = 0
+        for key, (customer_id, incoming) in zip(keys, chunk.profiles.items()):
+            current = stored.get(key["pk"])
+            if chunk.kind == "customers":
+                attributes, changed = merge.merge_attributes(current, incoming, source=source, at=at)
+                if changed:
+                    writes.append({**key, "customer_id": customer_id, "attributes": attributes})
+                else:
+                    duplicates += 1
+                continue
+            merged, found = (merge.merge_orders if chunk.kind == "orders" else merge.merge_campaign_events)(current, incoming)
+            duplicates += found
+            if found < len(incoming):
+                writes.append({**key, "customer_id": customer_id, **merged})
+        self.table.put_many(writes)
+        return len(writes), duplicates
 
     def imports(self, limit: int = 100) -> list[ImportReport]:
         items = self.table.query("pk", IMPORTS_PK)
-        reports = [ImportReport.model_validate(item) for item in items]
+        reports = [ImportReport.model_validate_json(item["report"]) for item in items]
         return sorted(reports, key=lambda r: r.received_at, reverse=True)[:limit]
 
     def get_import(self, import_id: str) -> ImportReport | None:
-        item = self.table.get({"pk": IMPORTS_PK, "sk": import_id})
-        return ImportReport.model_validate(item) if item else None
+        item = self.table.get({"pk": IMPORTS_PK, "sk": import_id}, consistent=True)
+        return ImportReport.model_validate_json(item["report"]) if item else None
 
 
 @settings.per_container

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,22 @@ class DynamoTable:
 
     def get(self, key: Mapping[str, Any], *, consistent: bool = False) -> dict[str, Any] | None:
         return self._table.get_item(Key=dict(key), ConsistentRead=consistent).get("Item")
+
+    def get_many(self, keys: Sequence[Mapping[str, Any]], *, max_attempts: int = 8) -> list[dict[str, Any]]:
+        """BatchGetItem in calls of ≤ 100 keys, resending unprocessed keys with backoff."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            request = {self.name: {"Keys": [dict(k) for k in keys[start : start + 100]]}}
+            for attempt in range(max_attempts):
+                response = resource("dynamodb").batch_get_item(RequestItems=request)
+                found.extend(response.get("Responses", {}).get(self.name, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.02 * 2**attempt))
+            else:
+                raise RuntimeError(f"{self.name}: keys still unprocessed after {max_attempts} attempts")
+        return found
 
     def put(self, item: Mapping[str, Any]) -> None:
         self._table.put_item(Item=dict(item))

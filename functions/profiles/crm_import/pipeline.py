@@ -55,6 +55,7 @@ class Tally:
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    unreadable: int = 0  # quarantined because the line itself could not be split
     fields: dict[str, FieldQuality] = field(default_factory=dict)
 
     def add_duplicates(self, count: int) -> None:
@@ -225,7 +226,8 @@ def run(
     parsed = rows_read - unreadable
     for name, quality in tally.fields.items():
         quality.filled = parsed - empty[name]
-    tally.rows_read, tally.accepted, tally.duplicates, tally.quarantined = rows_read, accepted, duplicates, quarantined
+    tally.rows_read, tally.accepted, tally.duplicates = rows_read, accepted, duplicates
+    tally.quarantined, tally.unreadable = quarantined, unreadable
     return tally, unmapped
 
 

@@ -56,7 +56,7 @@ def _plausible_birth_date(value: date) -> date:
 
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
 Phone = Annotated[str, AfterValidator(_phone)]
 Country = Annotated[str, AfterValidator(_country)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -106,7 +106,7 @@ def models_for(today: date) -> dict[Kind, type[BaseModel]]:
         customer_id: Id
         ordered_at: Moment
         amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
-        currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{3}$")]
+        currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
         quantity: int | None = Field(default=None, ge=0, le=100_000)
         items: str | None = Field(default=None, max_length=4000)
 
