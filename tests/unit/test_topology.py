@@ -77,13 +77,14 @@ def test_env_var_names():
 
 def test_environment_holds_exactly_the_granted_resources():
     fn = TOPOLOGY.function("profiles_crm_import")
-    names = {("table", "profiles"): "t", ("bucket", "crm_drop"): "b", ("bus", "persona"): "bus"}
+    names = {("table", "profiles"): "t", ("bucket", "crm_drop"): "b", ("bucket", "quarantine"): "q", ("bus", "persona"): "bus"}
     env = TOPOLOGY.environment(fn, names)
     assert env == {
         "POWERTOOLS_SERVICE_NAME": "profiles",
         "POWERTOOLS_METRICS_NAMESPACE": "Persona",
         "PROFILES_TABLE_NAME": "t",
         "CRM_DROP_BUCKET_NAME": "b",
+        "QUARANTINE_BUCKET_NAME": "q",
         "EVENT_BUS_NAME": "bus",
     }
     env = TOPOLOGY.environment(replace(fn, grants=(), env=(("EXTRA", "1"),)), names)
