@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25"
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt
+	@# Real data for tests and the demo: CDNOW's orders ship inside lifetimes; its own
+	@# dependencies (pandas, scipy, autograd) are not needed to read the file.
+	$(BIN)/python -m pip install --quiet --no-deps "lifetimes==0.11.3"
 	@touch $@
 
 install: $(STAMP)

@@ -60,7 +60,8 @@ def _drop(args: argparse.Namespace) -> int:
     from infra.local.runtime import read_state
 
     try:
-        location = drop(Path(args.file), args.kind, read_state(args.state_dir))
+        mapping = Path(args.mapping) if args.mapping else None
+        location = drop(Path(args.file), args.kind, read_state(args.state_dir), mapping=mapping)
     except (FileNotFoundError, ValueError) as exc:
         print(f"persona drop: {exc}", file=sys.stderr)
         return 2
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     drop = commands.add_parser("drop", parents=[common], help="put a CRM/orders/campaign export into the running instance's drop bucket")
     drop.add_argument("file", help="the export file (CSV, JSON Lines, optionally gzip)")
     drop.add_argument("--kind", default="customers", choices=("customers", "orders", "campaign"), help="what the file holds (default customers)")
+    drop.add_argument("--mapping", help="a mapping file (JSON: columns, delimiter, date_format, ...) uploaded next to the export")
     drop.set_defaults(run=_drop)
 
     status = commands.add_parser("status", parents=[common], help="print the running instance's endpoints")

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import boto3
 
+from functions.profiles.crm_import.mapping import KINDS, MAPPING_SUFFIX, ColumnMapping
 from infra.local.runtime import Endpoints
-
-KINDS = ("customers", "orders", "campaign")
 
 
 def drop_key(path: Path, kind: str) -> str:
@@ -18,9 +17,12 @@ def drop_key(path: Path, kind: str) -> str:
     return f"{kind}/{path.name}"
 
 
-def drop(path: Path, kind: str, endpoints: Endpoints) -> str:
+def drop(path: Path, kind: str, endpoints: Endpoints, *, mapping: Path | None = None) -> str:
+    """Upload the export (and first its mapping file, which the import reads when the export arrives)."""
     if not path.is_file():
         raise FileNotFoundError(f"{path} is not a file")
+    if mapping is not None and not mapping.is_file():
+        raise FileNotFoundError(f"{mapping} is not a file")
     key = drop_key(path, kind)
     s3 = boto3.client(
         "s3",
@@ -29,5 +31,8 @@ def drop(path: Path, kind: str, endpoints: Endpoints) -> str:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
+    if mapping is not None:
+        ColumnMapping.model_validate_json(mapping.read_text())  # a broken mapping is reported here, not after the upload
+        s3.upload_file(str(mapping), endpoints.drop_bucket, key + MAPPING_SUFFIX)
     s3.upload_file(str(path), endpoints.drop_bucket, key)
     return f"s3://{endpoints.drop_bucket}/{key}"

@@ -129,23 +129,25 @@ def test_aws_endpoint_serves_the_topology(running):
     assert endpoints["drop_bucket"] in buckets
 
 
-def test_persona_drop_registers_an_import(running, tmp_path):
+def test_persona_drop_imports_an_export_with_its_mapping(running, tmp_path):
     _, endpoints, state_dir = running
-    export = tmp_path / "orders 2026-11.csv"
-    export.write_text("order_id;customer_id;amount\n1;c1;9.90\n")
+    fixtures = REPO_ROOT / "tests" / "fixtures" / "crm"
+    export = tmp_path / "legacy orders.txt"
+    export.write_bytes((fixtures / "legacy_orders.txt").read_bytes())
     result = subprocess.run(
-        [sys.executable, "-m", "persona.cli", "drop", str(export), "--kind", "orders", "--state-dir", str(state_dir)],
+        [sys.executable, "-m", "persona.cli", "drop", str(export), "--kind", "orders",
+         "--mapping", str(fixtures / "legacy_orders.txt.mapping.json"), "--state-dir", str(state_dir)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     admin = {"x-api-key": endpoints["admin_api_key"]}
 
-    def registered():
+    def finished():
         _, body = http("GET", endpoints["api_url"] + "/v1/imports", headers=admin)
-        return [i for i in body["imports"] if i["key"] == "orders/orders 2026-11.csv"]
+        return [i for i in body["imports"] if i["key"] == "orders/legacy orders.txt" and i["status"] in ("completed", "failed")]
 
-    (report,) = eventually(registered)
-    assert report["size_bytes"] == export.stat().st_size
+    (report,) = eventually(finished)
+    assert (report["status"], report["accepted"], report["size_bytes"]) == ("completed", 3, export.stat().st_size)
     assert http("GET", endpoints["api_url"] + f"/v1/imports/{report['import_id']}", headers=admin)[1] == report
 
 

@@ -99,21 +99,6 @@ def test_unknown_profile_is_a_404(aws, context):
     assert response["statusCode"] == 404 and _body(response)["error"]["code"] == "not_found"
 
 
-def test_crm_drops_register_imports_once(aws, context):
-    s3 = aws.client("s3")
-    bucket = aws.name("bucket", "crm_drop")
-    s3.put_object(Bucket=bucket, Key="orders/2026 11 orders.csv", Body=b"order_id,customer_id\n1,c\n")
-    assert crm_drop_handler(load_event("sqs_s3_test_event.json"), context) == {"batchItemFailures": []}
-    notification = load_event("sqs_s3_object_created.json")
-    assert crm_drop_handler(notification, context) == {"batchItemFailures": []}
-    assert crm_drop_handler(copy.deepcopy(notification), context) == {"batchItemFailures": []}  # redelivered
-    listing = _body(admin_handler(load_event("apigw_get_imports.json"), context))["imports"]
-    assert [(i["key"], i["size_bytes"], i["status"]) for i in listing] == [("orders/2026 11 orders.csv", 25, "received")]
-    one = load_event("apigw_get_imports.json")
-    one.update(path=f"/v1/imports/{listing[0]['import_id']}", resource="/v1/imports/{import_id}", pathParameters={"import_id": listing[0]["import_id"]})
-    assert _body(admin_handler(one, context)) == listing[0]
-
-
 def test_a_notification_for_a_vanished_object_imports_nothing(aws, context):
     result = crm_drop_handler(load_event("sqs_s3_object_created.json"), context)  # the object was never put
     assert result == {"batchItemFailures": []}
