@@ -32,8 +32,10 @@ def _up(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stopped.set())
     try:
         if args.demo:
-            result = demo.load(endpoints.api_url)
-            print(f"persona: demo data loaded ({result['accepted']} events accepted)", flush=True)
+            result = demo.load(endpoints)
+            print(f"persona: demo data: {result['events']['accepted']} storefront events accepted", flush=True)
+            if "dropped" in result:
+                print(f"persona: demo data: CDNOW orders dropped into {result['dropped']} (imported in the background; see /v1/imports)", flush=True)
         print(
             "\n".join(
                 [

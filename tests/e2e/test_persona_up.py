@@ -58,6 +58,18 @@ def _aws(endpoints, service):
     )
 
 
+def test_the_demo_imports_cdnow(running):
+    _, endpoints, _ = running
+    admin = {"x-api-key": endpoints["admin_api_key"]}
+
+    def cdnow():
+        _, body = http("GET", endpoints["api_url"] + "/v1/imports", headers=admin)
+        return [i for i in body["imports"] if i["key"] == "orders/CDNOW_master.txt" and i["status"] == "completed"]
+
+    (report,) = eventually(cdnow, timeout_s=120)
+    assert (report["rows_read"], report["accepted"], report["quarantined"], report["profiles_written"]) == (69_659, 69_659, 0, 23_570)
+
+
 def test_healthz_and_openapi(running):
     _, endpoints, _ = running
     assert http("GET", endpoints["api_url"] + "/healthz") == (200, {"status": "ok", "version": "0.1.0"})
@@ -146,7 +158,7 @@ def test_persona_drop_imports_an_export_with_its_mapping(running, tmp_path):
         _, body = http("GET", endpoints["api_url"] + "/v1/imports", headers=admin)
         return [i for i in body["imports"] if i["key"] == "orders/legacy orders.txt" and i["status"] in ("completed", "failed")]
 
-    (report,) = eventually(finished)
+    (report,) = eventually(finished, timeout_s=120)  # waits behind the demo's CDNOW import
     assert (report["status"], report["accepted"], report["size_bytes"]) == ("completed", 3, export.stat().st_size)
     assert http("GET", endpoints["api_url"] + f"/v1/imports/{report['import_id']}", headers=admin)[1] == report
 
