@@ -79,12 +79,18 @@ def collect_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 admin_app = build_resolver(logger)
 
 
-@admin_app.get("/v1/profiles/<profile_id>", summary="A visitor's profile", tags=["profiles"])
+@admin_app.get(
+    "/v1/profiles/<profile_id>",
+    summary="A person's profile",
+    description="By customer id or anonymous id: imported attributes with their lineage, order summary, "
+    "campaign engagement and storefront interactions.",
+    tags=["profiles"],
+)
 def get_profile(profile_id: Annotated[str, Path(min_length=1, max_length=128)]) -> ProfileView:
-    counts = profile_store().interaction_counts(profile_id)
-    if counts is None:
+    view = profile_store().profile(profile_id)
+    if view is None:
         raise NotFound(f"No profile {profile_id!r}.")
-    return ProfileView(profile_id=profile_id, interactions=counts)
+    return view
 
 
 @admin_app.get("/v1/imports", summary="CRM imports, newest first", tags=["imports"])

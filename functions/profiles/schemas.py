@@ -120,9 +120,33 @@ class InteractionCounts(BaseModel):
     by_type: dict[str, int]
 
 
+class AttributeValue(BaseModel):
+    """A value with its lineage: which source set it, and when."""
+
+    value: Any
+    source: str
+    at: datetime
+
+
+class OrderSummary(BaseModel):
+    order_count: int
+    revenue: dict[str, Decimal] = Field(description="Per currency")
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+
+
+class CampaignEngagement(BaseModel):
+    event_counts: dict[str, int]
+    last_engaged_at: datetime | None
+    unsubscribed: bool
+
+
 class ProfileView(BaseModel):
     profile_id: str
-    interactions: InteractionCounts
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    orders: OrderSummary | None = None
+    campaign_engagement: CampaignEngagement | None = None
+    interactions: InteractionCounts = Field(default_factory=lambda: InteractionCounts(total=0, by_type={}))
 
 
 class FieldReport(BaseModel):

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 from functions.profiles.crm_import import merge
 from functions.profiles.interaction_counts import counts_from_item, increments, visitor_ids
-from functions.profiles.schemas import ImportReport, InteractionCounts, InteractionRecorded
+from functions.profiles.schemas import (
+    CampaignEngagement,
+    ImportReport,
+    InteractionCounts,
+    InteractionRecorded,
+    OrderSummary,
+    ProfileView,
+)
 from functions.profiles.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import DynamoTable
@@ -43,6 +50,21 @@ class ProfileStore:
     def interaction_counts(self, visitor_id: str) -> InteractionCounts | None:
         item = self.table.get(_visitor_key(visitor_id))
         return counts_from_item(item) if item else None
+
+    def profile(self, profile_id: str) -> ProfileView | None:
+        """Everything known under this id: imported attributes, orders, campaign reactions, interactions."""
+        imported = {item["sk"]: item for item in self.table.query("pk", f"{CUSTOMER_PREFIX}{profile_id}")}
+        counts = self.interaction_counts(profile_id)
+        if not imported and counts is None:
+            return None
+        view = ProfileView(profile_id=profile_id, attributes=imported.get("ATTRIBUTES", {}).get("attributes", {}))
+        if counts is not None:
+            view.interactions = counts
+        if "ORDERS" in imported:
+            view.orders = OrderSummary.model_validate(imported["ORDERS"])
+        if "CAMPAIGN" in imported:
+            view.campaign_engagement = CampaignEngagement.model_validate(imported["CAMPAIGN"])
+        return view
 
     def register_import(self, report: ImportReport) -> bool:
         return self.table.put_if_absent(self._import_item(report))

@@ -137,3 +137,19 @@ def test_cdnow_orders_import_through_the_store(aws, context, tmp_path):
     customers = {line.split()[0] for line in lines[1:]}
     assert (report["rows_read"], report["accepted"], report["quarantined"]) == (2000, 2000, 0)
     assert report["profiles_written"] == len(customers)
+
+
+def test_the_profile_joins_every_source(aws, context):
+    drop(aws, context, "customers_semicolon_bom.csv", "customers/crm.csv")
+    drop(aws, context, "orders.csv.gz", "orders/shop.csv.gz")
+    drop(aws, context, "campaign.jsonl", "campaign/mail.jsonl")
+    event = load_event("apigw_get_profile.json")
+    event["path"], event["pathParameters"] = "/v1/profiles/C-1001", {"profile_id": "C-1001"}
+    response = admin_handler(event, context)
+    assert response["statusCode"] == 200
+    profile = json.loads(response["body"])
+    assert profile["attributes"]["email"]["value"] == "anna.schmidt@example.de"
+    assert profile["attributes"]["email"]["source"] == "crm:customers/crm.csv"
+    assert profile["orders"]["order_count"] == 2 and profile["orders"]["revenue"] == {"EUR": "179.90"}
+    assert profile["campaign_engagement"]["event_counts"] == {"send": 1, "open": 1, "click": 1}
+    assert profile["interactions"] == {"total": 0, "by_type": {}}
