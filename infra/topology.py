@@ -284,9 +284,9 @@ TOPOLOGY = Topology(
             id="profiles_interactions",
             context="profiles",
             handler="functions.profiles.consumers.interactions_handler",
-            description="Consumes InteractionRecorded and keeps per-visitor interaction counts",
+            description="Consumes InteractionRecorded: links anonymous ids to customers, counts interactions per profile",
             timeout_s=30,
-            grants=(_PROFILES_RW,),
+            grants=(_PROFILES_RW, Grant("bus", "persona", "put")),
         ),
         Function(
             id="profiles_crm_import",

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from functions.profiles.schemas import InteractionRecorded, Rejection, TrackingEvent
+from functions.profiles.schemas import ConversionRecorded, InteractionRecorded, Rejection, TrackingEvent
 from shared.envelope import EventEnvelope, new_event
 
 CONTEXT = "profiles"
@@ -43,7 +43,12 @@ def to_interaction(event: TrackingEvent) -> InteractionRecorded:
 
 
 def interaction_events(events: Iterable[TrackingEvent], correlation_id: str) -> list[EventEnvelope]:
-    return [
-        new_event("InteractionRecorded", to_interaction(e), context=CONTEXT, correlation_id=correlation_id)
-        for e in events
-    ]
+    """InteractionRecorded for every event, and ConversionRecorded for purchases."""
+    out: list[EventEnvelope] = []
+    for event in events:
+        interaction = to_interaction(event)
+        out.append(new_event("InteractionRecorded", interaction, context=CONTEXT, correlation_id=correlation_id))
+        if interaction.type == "purchase":
+            conversion = ConversionRecorded.model_validate(interaction.model_dump(include=set(ConversionRecorded.model_fields)))
+            out.append(new_event("ConversionRecorded", conversion, context=CONTEXT, correlation_id=correlation_id))
+    return out

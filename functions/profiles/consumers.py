@@ -19,7 +19,7 @@ from functions.profiles import imports
 from functions.profiles.crm_import import pipeline
 from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow, Tally
-from functions.profiles.schemas import ImportReport, InteractionRecorded
+from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded
 from functions.profiles.settings import BusSettings, QuarantineSettings
 from functions.profiles.store import profile_store
 from shared import settings
@@ -38,9 +38,19 @@ _interactions = BatchProcessor(event_type=EventType.SQS)
 
 def _count_interaction(record: SQSRecord) -> None:
     envelope = envelope_from_body(record.body)
-    logger.set_correlation_id(envelope.metadata.correlation_id)
+    correlation_id = envelope.metadata.correlation_id
+    logger.set_correlation_id(correlation_id)
     interaction = InteractionRecorded.model_validate(envelope.data)
-    if not profile_store().count_interaction(interaction, datetime.now(UTC)):
+    store, now = profile_store(), _now()
+    anonymous_id, customer_id = interaction.anonymous_id, interaction.customer_id
+    if anonymous_id and customer_id:
+        # An event that carries both ids identifies the visitor. Re-publishing on a
+        # redelivered identify is harmless: IdentityLinked consumers are idempotent.
+        if store.link(anonymous_id, customer_id, now) or interaction.type == "identify":
+            linked = IdentityLinked(anonymous_id=anonymous_id, customer_id=store.resolve(anonymous_id), linked_at=now)
+            _publisher().publish([new_event("IdentityLinked", linked, context="profiles", correlation_id=correlation_id)])
+    profile_id = customer_id or store.resolve(anonymous_id)
+    if not store.count_interaction(interaction, profile_id, now):
         logger.info("duplicate interaction ignored", extra={"interaction_id": interaction.interaction_id})
 
 

@@ -1,4 +1,4 @@
-"""Per-visitor interaction counts (the thin slice of the profile)."""
+"""Interaction counts per profile (customer id, or anonymous id until it is linked)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ from functions.profiles.schemas import InteractionCounts, InteractionRecorded
 
 TOTAL = "interactions_total"
 PREFIX = "interactions_"
-
-
-def visitor_ids(interaction: InteractionRecorded) -> list[str]:
-    """Every id the interaction is known under; each is counted (stitching comes later)."""
-    return [i for i in (interaction.customer_id, interaction.anonymous_id) if i]
 
 
 def increments(interaction: InteractionRecorded) -> dict[str, int]:

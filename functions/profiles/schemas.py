@@ -115,6 +115,27 @@ class InteractionRecorded(BaseModel):
     context: EventContext
 
 
+class IdentityLinked(BaseModel):
+    """Payload of `IdentityLinked`: from now on the anonymous id is this customer."""
+
+    anonymous_id: str
+    customer_id: str
+    linked_at: datetime
+
+
+class ConversionRecorded(BaseModel):
+    """Payload of `ConversionRecorded` (a purchase on the storefront)."""
+
+    interaction_id: str
+    anonymous_id: str | None
+    customer_id: str | None
+    occurred_at: datetime
+    value: Decimal
+    currency: str
+    item_id: str | None = None
+    context: EventContext
+
+
 class InteractionCounts(BaseModel):
     total: int
     by_type: dict[str, int]
@@ -142,7 +163,8 @@ class CampaignEngagement(BaseModel):
 
 
 class ProfileView(BaseModel):
-    profile_id: str
+    profile_id: str = Field(description="The customer id, or the anonymous id of a visitor not identified yet")
+    linked_ids: list[str] = Field(default_factory=list, description="Anonymous ids linked to this customer")
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
     orders: OrderSummary | None = None
     campaign_engagement: CampaignEngagement | None = None

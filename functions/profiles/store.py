@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from functions.profiles.crm_import import merge
-from functions.profiles.interaction_counts import counts_from_item, increments, visitor_ids
+from functions.profiles.interaction_counts import PREFIX as COUNT_PREFIX
+from functions.profiles.interaction_counts import counts_from_item, increments
 from functions.profiles.schemas import (
     CampaignEngagement,
     ImportReport,
@@ -18,7 +19,7 @@ from functions.profiles.schemas import (
 )
 from functions.profiles.settings import TableSettings
 from shared import settings
-from shared.aws.dynamodb import DynamoTable
+from shared.aws.dynamodb import Add, Delete, DynamoTable, Put
 
 if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the import function
     from functions.profiles.crm_import.pipeline import Chunk
@@ -35,29 +36,61 @@ def _visitor_key(visitor_id: str) -> dict[str, str]:
     return {"pk": f"VISITOR#{visitor_id}", "sk": "COUNTS"}
 
 
+def _link_key(anonymous_id: str) -> dict[str, str]:
+    return {"pk": f"IDENTITY#{anonymous_id}", "sk": "LINK"}
+
+
 class ProfileStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
-    def count_interaction(self, interaction: InteractionRecorded, now: datetime) -> bool:
-        """Count the interaction for each of its visitor ids, once; False if it was seen before."""
+    def count_interaction(self, interaction: InteractionRecorded, profile_id: str, now: datetime) -> bool:
+        """Count the interaction on the profile, once; False if it was counted before."""
         return self.table.increment_once(
             marker_key={"pk": f"INTERACTION#{interaction.interaction_id}", "sk": "COUNTED"},
             marker_expires_at=int((now + DEDUP_WINDOW).timestamp()),
-            updates=[(_visitor_key(v), increments(interaction)) for v in visitor_ids(interaction)],
+            updates=[(_visitor_key(profile_id), increments(interaction))],
         )
+
+    def resolve(self, profile_id: str) -> str:
+        """The customer an anonymous id was linked to, else the id itself."""
+        link = self.table.get(_link_key(profile_id))
+        return link["customer_id"] if link else profile_id
+
+    def link(self, anonymous_id: str, customer_id: str, now: datetime) -> bool:
+        """Link an anonymous id to a customer and move what was counted under it.
+
+        One transaction, only if the anonymous id is not linked yet (the first
+        identification wins; later ones from a shared device change nothing).
+        """
+        if anonymous_id == customer_id:
+            return False
+        anonymous_counts = self.table.get(_visitor_key(anonymous_id), consistent=True) or {}
+        moved = {k: int(v) for k, v in anonymous_counts.items() if k.startswith(COUNT_PREFIX)}
+        actions = [
+            Put({**_link_key(anonymous_id), "customer_id": customer_id, "linked_at": now.isoformat()}, only_if_absent=True),
+            Add({"pk": f"{CUSTOMER_PREFIX}{customer_id}", "sk": "LINKS"}, string_sets={"anonymous_ids": frozenset({anonymous_id})}),
+        ]
+        if moved:
+            actions += [Add(_visitor_key(customer_id), moved), Delete(_visitor_key(anonymous_id))]
+        return self.table.transact(actions)
 
     def interaction_counts(self, visitor_id: str) -> InteractionCounts | None:
         item = self.table.get(_visitor_key(visitor_id))
         return counts_from_item(item) if item else None
 
-    def profile(self, profile_id: str) -> ProfileView | None:
-        """Everything known under this id: imported attributes, orders, campaign reactions, interactions."""
+    def profile(self, any_id: str) -> ProfileView | None:
+        """Everything known of the person behind a customer or anonymous id."""
+        profile_id = self.resolve(any_id)
         imported = {item["sk"]: item for item in self.table.query("pk", f"{CUSTOMER_PREFIX}{profile_id}")}
         counts = self.interaction_counts(profile_id)
         if not imported and counts is None:
             return None
-        view = ProfileView(profile_id=profile_id, attributes=imported.get("ATTRIBUTES", {}).get("attributes", {}))
+        view = ProfileView(
+            profile_id=profile_id,
+            linked_ids=sorted(imported.get("LINKS", {}).get("anonymous_ids", set())),
+            attributes=imported.get("ATTRIBUTES", {}).get("attributes", {}),
+        )
         if counts is not None:
             view.interactions = counts
         if "ORDERS" in imported:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -86,34 +87,18 @@ class DynamoTable:
         never counts half. Returns False when the marker already existed.
         DynamoDB TTL removes the marker after `marker_expires_at` (epoch seconds).
         """
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.name,
-                    "Item": _serialize({**marker_key, "expires_at": marker_expires_at}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        for key, counters in updates:
-            names = {f"#c{i}": name for i, name in enumerate(counters)}
-            values = {f":c{i}": amount for i, amount in enumerate(counters.values())}
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.name,
-                        "Key": _serialize(key),
-                        "UpdateExpression": "ADD " + ", ".join(f"{n} {v}" for n, v in zip(names, values)),
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": _serialize(values),
-                    }
-                }
-            )
+        return self.transact(
+            [Put({**marker_key, "expires_at": marker_expires_at}, only_if_absent=True)]
+            + [Add(key, counters) for key, counters in updates]
+        )
+
+    def transact(self, actions: Sequence[Put | Add | Delete]) -> bool:
+        """All of `actions` or none. False when a Put(only_if_absent=True) found its item."""
         try:
-            client("dynamodb").transact_write_items(TransactItems=items)
+            client("dynamodb").transact_write_items(TransactItems=[a.request(self.name) for a in actions])
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
                 return False
             raise
         return True
@@ -127,3 +112,46 @@ class DynamoTable:
                 return False
             raise
         return True
+
+
+@dataclass(frozen=True)
+class Put:
+    item: Mapping[str, Any]
+    only_if_absent: bool = False
+
+    def request(self, table: str) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": table, "Item": _serialize(self.item)}
+        if self.only_if_absent:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        return {"Put": put}
+
+
+@dataclass(frozen=True)
+class Add:
+    """ADD numbers to attributes (and/or strings to string-set attributes) of one item."""
+
+    key: Mapping[str, Any]
+    counters: Mapping[str, int] = field(default_factory=dict)
+    string_sets: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def request(self, table: str) -> dict[str, Any]:
+        values = {**self.counters, **{name: set(members) for name, members in self.string_sets.items()}}
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        placeholders = {f":a{i}": value for i, value in enumerate(values.values())}
+        return {
+            "Update": {
+                "TableName": table,
+                "Key": _serialize(self.key),
+                "UpdateExpression": "ADD " + ", ".join(f"{n} {v}" for n, v in zip(names, placeholders)),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _serialize(placeholders),
+            }
+        }
+
+
+@dataclass(frozen=True)
+class Delete:
+    key: Mapping[str, Any]
+
+    def request(self, table: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": table, "Key": _serialize(self.key)}}

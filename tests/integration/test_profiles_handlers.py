@@ -75,12 +75,15 @@ def test_interactions_flow_into_the_profile(aws, context):
     collect_handler(load_event("apigw_post_events_valid.json"), context)
     result = interactions_handler(_as_sqs(aws.drain("profiles_interactions")), context)
     assert result == {"batchItemFailures": []}
-    response = admin_handler(load_event("apigw_get_profile.json"), context)
+    # The purchase carries both ids: the anonymous visitor is now the customer, history included.
+    response = admin_handler(load_event("apigw_get_profile.json"), context)  # asks for anon-sample-1
     assert response["statusCode"] == 200
-    assert _body(response)["interactions"] == {"total": 3, "by_type": {"page_view": 1, "product_view": 1, "purchase": 1}}
+    profile = _body(response)
+    assert profile["profile_id"] == "cust-sample-1" and profile["linked_ids"] == ["anon-sample-1"]
+    assert profile["interactions"] == {"total": 3, "by_type": {"page_view": 1, "product_view": 1, "purchase": 1}}
     customer = load_event("apigw_get_profile.json")
     customer["path"], customer["pathParameters"] = "/v1/profiles/cust-sample-1", {"profile_id": "cust-sample-1"}
-    assert _body(admin_handler(customer, context))["interactions"]["total"] == 1
+    assert _body(admin_handler(customer, context)) == profile
 
 
 def test_a_poison_record_fails_alone_and_redelivery_never_double_counts(aws, context):

@@ -90,3 +90,12 @@ def test_interaction_events_carry_the_correlation_id_and_no_personal_data():
     assert envelope.metadata.correlation_id == "req-7"
     assert envelope.metadata.source == "persona.profiles"
     assert "email" not in envelope.model_dump_json()
+
+
+def test_purchases_also_become_conversions():
+    purchase = TrackingEvent.model_validate(event(type="purchase", customer_id="c-1", value="25.00", currency="EUR", item_id="sku-9"))
+    envelopes = interaction_events([purchase, TrackingEvent.model_validate(event())], correlation_id="r")
+    assert [e.metadata.event_name for e in envelopes] == ["InteractionRecorded", "ConversionRecorded", "InteractionRecorded"]
+    conversion = envelopes[1].data
+    assert conversion["interaction_id"] == envelopes[0].data["interaction_id"]
+    assert (conversion["value"], conversion["currency"], conversion["customer_id"]) == ("25.00", "EUR", "c-1")

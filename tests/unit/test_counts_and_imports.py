@@ -4,18 +4,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from functions.profiles.imports import import_id, received
-from functions.profiles.interaction_counts import counts_from_item, increments, visitor_ids
+from functions.profiles.interaction_counts import counts_from_item, increments
 from functions.profiles.schemas import EventContext, InteractionRecorded
 
 
 def interaction(**fields):
     base = dict(interaction_id="i-1", type="search", occurred_at=datetime.now(UTC), context=EventContext(), query="q")
     return InteractionRecorded(**{**base, **fields})
-
-
-def test_every_known_id_of_the_visitor_is_counted():
-    assert visitor_ids(interaction(anonymous_id="a", customer_id="c")) == ["c", "a"]
-    assert visitor_ids(interaction(anonymous_id="a")) == ["a"]
 
 
 def test_increments_count_the_total_and_the_type():
@@ -34,6 +29,7 @@ def test_import_id_is_stable_per_object_and_ignores_etag_quotes():
     assert import_id("b", "orders/x.csv", "abc") != import_id("b", "orders/x.csv", "abd")
 
 
-def test_received_report():
-    report = received("b", "k", 12, '"e"', datetime(2026, 11, 24, tzinfo=UTC))
-    assert report.status == "received" and report.etag == "e" and report.size_bytes == 12
+def test_received_report_and_kind_from_the_key():
+    report = received("b", "orders/k.csv", 12, '"e"', datetime(2026, 11, 24, tzinfo=UTC))
+    assert report.status == "received" and report.etag == "e" and report.size_bytes == 12 and report.kind == "orders"
+    assert received("b", "misc/k.csv", 1, "e", datetime(2026, 11, 24, tzinfo=UTC)).kind is None
