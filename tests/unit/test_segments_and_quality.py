@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from functions.profiles.quality import quality_score
+from functions.profiles.segments import (
+    OrderHistory,
+    Persona,
+    behaviour_segments,
+    combine,
+    purchase_segments,
+    quintiles,
+    rfm_group,
+)
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+def history(days_ago: list[int], revenue: str) -> OrderHistory:
+    return OrderHistory(tuple(sorted(NOW - timedelta(days=d) for d in days_ago)), Decimal(revenue))
+
+
+BASE = [history([i % 400 + 1] * (1 + i % 7), str(10 * (i + 1))) for i in range(200)]
+
+
+def test_quintile_cuts_and_scores_span_one_to_five():
+    cuts = quintiles(BASE, NOW)
+    assert len(cuts.recency_days) == 4 and list(cuts.frequency) == sorted(cuts.frequency)
+    best = purchase_segments(history([1, 5, 9, 13, 17, 21, 25], "5000"), cuts, NOW)
+    worst = purchase_segments(history([399], "5"), cuts, NOW)
+    assert best.rfm == {"recency": 5, "frequency": 5, "monetary": 5}
+    assert worst.rfm == {"recency": 1, "frequency": 1, "monetary": 1}
+    assert "rfm:champions" in best.labels and "rfm:hibernating" in worst.labels
+    assert "value:high" in best.labels and "value:low" in worst.labels
+
+
+def test_rfm_groups():
+    assert [rfm_group(*s) for s in [(5, 5, 5), (1, 5, 5), (2, 3, 1), (3, 5, 2), (5, 1, 1), (4, 2, 3), (1, 1, 1), (3, 1, 3)]] == [
+        "champions", "cant_lose", "at_risk", "loyal", "new", "potential_loyalist", "hibernating", "need_attention"]
+
+
+def test_churn_risk_follows_the_customers_own_rhythm():
+    cuts = quintiles(BASE, NOW)
+    weekly = purchase_segments(history([3, 10, 17, 24], "100"), cuts, NOW)  # buys every 7 days, last 3 days ago
+    assert weekly.churn_risk == round(1 - math.exp(-3 / 7), 4) and "lifecycle:active" in weekly.labels
+    gone_quiet = purchase_segments(history([30, 37, 44, 51], "100"), cuts, NOW)  # 30 days for a weekly buyer
+    assert 0.95 < gone_quiet.churn_risk < 0.995 and "lifecycle:lapsed" in gone_quiet.labels
+    long_gone = purchase_segments(history([60, 67, 74, 81], "100"), cuts, NOW)
+    assert "lifecycle:churned" in long_gone.labels
+    slow_but_regular = purchase_segments(history([40, 130, 220], "100"), cuts, NOW)  # every 90 days
+    assert slow_but_regular.churn_risk < 0.4 and "lifecycle:active" in slow_but_regular.labels
+    assert "lifecycle:churned" in purchase_segments(history([500, 520], "10"), cuts, NOW).labels
+    newcomer = purchase_segments(history([4], "30"), cuts, NOW)
+    assert {"lifecycle:new", "customer:new"} <= set(newcomer.labels)
+    assert "customer:returning" in weekly.labels
+
+
+def test_no_orders_no_purchase_segments():
+    assert purchase_segments(OrderHistory((), Decimal(0)), quintiles(BASE, NOW), NOW).labels == []
+
+
+def test_behaviour_affinities_and_personas():
+    counters = {
+        "interactions_page_view": 3, "interactions_product_view": 4, "interactions_add_to_cart": 1,
+        "view_cat:running-shoes": 3, "view_cat:socks": 1, "buy_cat:socks": 1, "view_brand:Stride": 2, "buy_brand:Aero": 1,
+        "search:trail shoes": 2, "search:socks": 1,
+    }
+    segments = behaviour_segments(counters, {"unsubscribed": False, "last_engaged_at": "2026-11-01T00:00:00+00:00"})
+    assert {"behaviour:cart_abandoner", "behaviour:repeat_visitor", "behaviour:searcher", "email:engaged", "persona:runner"} <= set(segments.labels)
+    assert segments.top_categories == ["socks", "running-shoes"]  # a purchase weighs 3 views
+    assert segments.top_brands == ["Aero", "Stride"] and segments.search_terms == ["trail shoes", "socks"]
+    buyer = behaviour_segments({"interactions_add_to_cart": 1, "interactions_purchase": 1}, {"unsubscribed": True})
+    assert "behaviour:cart_abandoner" not in buyer.labels and "email:unsubscribed" in buyer.labels
+    custom = behaviour_segments({"view_cat:beginner-guides": 1}, None, personas=[Persona("novice", ("beginner-guides",), 1)])
+    assert "persona:novice" in custom.labels
+
+
+def test_combine_keeps_every_label_once():
+    a = purchase_segments(history([3, 10], "50"), quintiles(BASE, NOW), NOW)
+    b = behaviour_segments({"interactions_add_to_cart": 1}, None)
+    both = combine(a, b)
+    assert both.labels == sorted(set(a.labels) | set(b.labels)) and both.rfm == a.rfm and both.churn_risk == a.churn_risk
+
+
+def test_quality_score():
+    fresh = {f: {"value": "x", "source": "crm:a", "at": (NOW - timedelta(days=10)).isoformat()} for f in ("email", "phone", "country")}
+    score = quality_score(fresh, NOW)
+    assert score["completeness"] == round(3 / 7, 3) and score["freshness"] == 1.0
+    assert score["score"] == round(100 * (0.7 * 3 / 7 + 0.3)) and "birth_date" in score["missing"]
+    stale = {k: {**v, "at": (NOW - timedelta(days=730)).isoformat()} for k, v in fresh.items()}
+    assert quality_score(stale, NOW)["freshness"] == 0.5
+    assert quality_score({}, NOW) is None
