@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from functions.profiles.crm_import import merge
-from functions.profiles.interaction_counts import PREFIX as COUNT_PREFIX
-from functions.profiles.interaction_counts import counts_from_item, increments
+from functions.profiles.interaction_counts import counters_from_item, counts_from_item, increments
 from functions.profiles.schemas import (
     CampaignEngagement,
     ImportReport,
@@ -66,7 +65,7 @@ class ProfileStore:
         if anonymous_id == customer_id:
             return False
         anonymous_counts = self.table.get(_visitor_key(anonymous_id), consistent=True) or {}
-        moved = {k: int(v) for k, v in anonymous_counts.items() if k.startswith(COUNT_PREFIX)}
+        moved = counters_from_item(anonymous_counts)
         actions = [
             Put({**_link_key(anonymous_id), "customer_id": customer_id, "linked_at": now.isoformat()}, only_if_absent=True),
             Add({"pk": f"{CUSTOMER_PREFIX}{customer_id}", "sk": "LINKS"}, string_sets={"anonymous_ids": frozenset({anonymous_id})}),

@@ -14,7 +14,7 @@ def interaction(**fields):
 
 
 def test_increments_count_the_total_and_the_type():
-    assert increments(interaction()) == {"interactions_total": 1, "interactions_search": 1}
+    assert increments(interaction()) == {"interactions_total": 1, "interactions_search": 1, "search:q": 1}
 
 
 def test_counts_from_a_dynamodb_item():
@@ -33,3 +33,11 @@ def test_received_report_and_kind_from_the_key():
     report = received("b", "orders/k.csv", 12, '"e"', datetime(2026, 11, 24, tzinfo=UTC))
     assert report.status == "received" and report.etag == "e" and report.size_bytes == 12 and report.kind == "orders"
     assert received("b", "misc/k.csv", 1, "e", datetime(2026, 11, 24, tzinfo=UTC)).kind is None
+
+
+def test_views_purchases_and_searches_feed_affinity_counters():
+    view = interaction(type="product_view", item_id="s", category=" Running  Shoes ", brand="Stride", query=None)
+    assert increments(view) == {"interactions_total": 1, "interactions_product_view": 1, "view_cat:Running Shoes": 1, "view_brand:Stride": 1}
+    buy = interaction(type="purchase", category="socks", query=None)
+    assert "buy_cat:socks" in increments(buy)
+    assert increments(interaction(query="Trail  SHOES"))["search:trail shoes"] == 1
