@@ -304,18 +304,31 @@ TOPOLOGY = Topology(
                 Grant("bus", "persona", "put"),
             ),
         ),
+        Function(
+            id="profiles_segments",
+            context="profiles",
+            handler="functions.profiles.consumers.segments_handler",
+            description="Recomputes segments and data-quality scores of every profile; publishes ProfileUpdated",
+            memory_mb=1024,
+            timeout_s=600,
+            reserved_concurrency=1,  # one full recompute at a time
+            grants=(_PROFILES_RW, Grant("bus", "persona", "put")),
+        ),
     ),
     routes=(
         Route("GET", "/healthz", "platform_api"),
         Route("GET", "/v1/openapi.json", "platform_api"),
         Route("POST", "/v1/events", "profiles_collect"),
         Route("GET", "/v1/profiles/{profile_id}", "profiles_admin", auth="admin"),
+        Route("GET", "/v1/segments", "profiles_admin", auth="admin"),
         Route("GET", "/v1/imports", "profiles_admin", auth="admin"),
         Route("GET", "/v1/imports/{import_id}", "profiles_admin", auth="admin"),
     ),
     queues=(
         Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),
         Queue(id="profiles_crm_drops", consumer="profiles_crm_import", batch_size=1),
+        # Batches of import completions coalesce into one recompute.
+        Queue(id="profiles_segments", consumer="profiles_segments", batch_size=10, max_batching_window_s=5),
     ),
     rules=(
         EventRule(
@@ -324,6 +337,16 @@ TOPOLOGY = Topology(
             sources=("persona.profiles",),
             detail_types=("InteractionRecorded",),
         ),
+        EventRule(
+            id="imports_to_segments",
+            queue="profiles_segments",
+            sources=("persona.profiles",),
+            detail_types=("CrmImportCompleted",),
+        ),
+    ),
+    schedules=(
+        # Recency moves with time; storefront behaviour and identities are picked up here too.
+        Schedule(id="segments_hourly", function="profiles_segments", expression="rate(1 hour)", local_interval_s=300),
     ),
     tables=(Table(id="profiles", context="profiles"),),
     buckets=(

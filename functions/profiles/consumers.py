@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pydantic import ValidationError
 
-from functions.profiles import imports
+from functions.profiles import imports, segmentation
 from functions.profiles.crm_import import pipeline
 from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow, Tally
-from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded
+from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded, ProfileUpdated
 from functions.profiles.settings import BusSettings, QuarantineSettings
 from functions.profiles.store import profile_store
 from shared import settings
@@ -137,11 +137,10 @@ def _register_drop(record: SQSRecord) -> None:
                 logger.info("import already done", extra={"import_id": report.import_id, "status": existing.status})
                 continue
             # Received or interrupted while running: importing again is safe (merges are idempotent).
-        logger.append_keys(import_id=report.import_id)
         report = _import(report)
         store.save_import(report)
         _publisher().publish([new_event("CrmImportCompleted", _completion(report), context="profiles", correlation_id=report.import_id)])
-        logger.info("import finished", extra={"status": report.status, "rows_read": report.rows_read, "accepted": report.accepted,
+        logger.info("import finished", extra={"import_id": report.import_id, "status": report.status, "rows_read": report.rows_read, "accepted": report.accepted,
                                               "duplicates": report.duplicates, "quarantined": report.quarantined})
 
 
@@ -150,6 +149,31 @@ def _completion(report: ImportReport) -> dict:
     return report.model_dump(mode="json", include={
         "import_id", "status", "kind", "key", "rows_read", "accepted", "duplicates", "quarantined", "profiles_written", "failure_reason",
     })
+
+
+def recompute_segments(correlation_id: str) -> dict[str, int]:
+    """Segments and quality of every profile; ProfileUpdated for each membership change."""
+    store, now = profile_store(), _now()
+    outcome = segmentation.recompute(store.segmentation_inputs(), now)
+    store.save_segments(outcome, now)
+    _publisher().publish([
+        new_event("ProfileUpdated", ProfileUpdated(profile_id=c.profile_id, added=c.added, removed=c.removed, segments=c.labels),
+                  context="profiles", correlation_id=correlation_id)
+        for c in outcome.changes
+    ])
+    summary = {"profiles": outcome.profiles, "written": len(outcome.records), "changed": len(outcome.changes)}
+    logger.info("segments recomputed", extra={**summary, "as_of": outcome.as_of.isoformat()})
+    return summary
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def segments_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Hourly (recency moves with time) and after imports (a queue batch: one recompute for all)."""
+    if "Records" in event:
+        recompute_segments(correlation_id=context.aws_request_id)
+        return {"batchItemFailures": []}
+    return recompute_segments(correlation_id=event.get("id", context.aws_request_id))
 
 
 @settings.per_container

@@ -20,6 +20,7 @@ from functions.profiles.schemas import (
     ImportList,
     ImportReport,
     ProfileView,
+    SegmentCounts,
     TrackingBatch,
     TrackingEvent,
 )
@@ -91,6 +92,14 @@ def get_profile(profile_id: Annotated[str, Path(min_length=1, max_length=128)]) 
     if view is None:
         raise NotFound(f"No profile {profile_id!r}.")
     return view
+
+
+@admin_app.get("/v1/segments", summary="How many profiles are in each segment", tags=["profiles"])
+def list_segments() -> SegmentCounts:
+    counts = profile_store().segment_counts()
+    if counts is None:
+        raise NotFound("Segments have not been computed yet; they are after each import and every hour.")
+    return counts
 
 
 @admin_app.get("/v1/imports", summary="CRM imports, newest first", tags=["imports"])

@@ -169,6 +169,30 @@ class ProfileView(BaseModel):
     orders: OrderSummary | None = None
     campaign_engagement: CampaignEngagement | None = None
     interactions: InteractionCounts = Field(default_factory=lambda: InteractionCounts(total=0, by_type={}))
+    segments: list[str] = Field(default_factory=list, description="e.g. rfm:champions, lifecycle:at_risk, persona:runner")
+    segment_detail: dict[str, Any] = Field(default_factory=dict, description="RFM scores, churn risk, top categories and brands, search terms")
+    data_quality: dict[str, Any] | None = Field(default=None, description="Score 0-100 with completeness, freshness and missing key fields")
+
+
+class SegmentCount(BaseModel):
+    name: str
+    count: int
+
+
+class SegmentCounts(BaseModel):
+    computed_at: datetime
+    as_of: datetime = Field(description="The date segments were computed for (the newest order for historical data)")
+    profiles: int
+    segments: list[SegmentCount]
+
+
+class ProfileUpdated(BaseModel):
+    """Payload of `ProfileUpdated`: segment membership changed."""
+
+    profile_id: str
+    added: list[str]
+    removed: list[str]
+    segments: list[str]
 
 
 class FieldReport(BaseModel):

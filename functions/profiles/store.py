@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING
 from functions.profiles.crm_import import merge
 from functions.profiles.interaction_counts import counters_from_item, counts_from_item, increments
 from functions.profiles.schemas import (
+    SegmentCount,
+    SegmentCounts,
     CampaignEngagement,
     ImportReport,
     InteractionCounts,
@@ -16,6 +19,7 @@ from functions.profiles.schemas import (
     OrderSummary,
     ProfileView,
 )
+from functions.profiles.segmentation import Outcome, ProfileInputs
 from functions.profiles.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import Add, Delete, DynamoTable, Put
@@ -26,9 +30,12 @@ if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the imp
 # Long enough to cover any redelivery (SQS keeps messages at most 14 days).
 DEDUP_WINDOW = timedelta(days=15)
 IMPORTS_PK = "IMPORTS"
+SEGMENTS_PK = "SEGMENTS"
 CUSTOMER_PREFIX = "CUSTOMER#"
 # One item per customer and kind of import data, so a chunk touches one item per customer.
 CHUNK_SORT_KEYS = {"customers": "ATTRIBUTES", "orders": "ORDERS", "campaign": "CAMPAIGN"}
+# Every item of a customer profile (read by key: cheaper than a query, and O(1) in moto).
+PROFILE_SORT_KEYS = (*CHUNK_SORT_KEYS.values(), "LINKS", "SEGMENTS")
 
 
 def _visitor_key(visitor_id: str) -> dict[str, str]:
@@ -81,7 +88,8 @@ class ProfileStore:
     def profile(self, any_id: str) -> ProfileView | None:
         """Everything known of the person behind a customer or anonymous id."""
         profile_id = self.resolve(any_id)
-        imported = {item["sk"]: item for item in self.table.query("pk", f"{CUSTOMER_PREFIX}{profile_id}")}
+        keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS]
+        imported = {item["sk"]: item for item in self.table.get_many(keys)}
         counts = self.interaction_counts(profile_id)
         if not imported and counts is None:
             return None
@@ -96,7 +104,51 @@ class ProfileStore:
             view.orders = OrderSummary.model_validate(imported["ORDERS"])
         if "CAMPAIGN" in imported:
             view.campaign_engagement = CampaignEngagement.model_validate(imported["CAMPAIGN"])
+        if "SEGMENTS" in imported:
+            detail = json.loads(imported["SEGMENTS"]["detail"])
+            view.segments = list(imported["SEGMENTS"]["labels"])
+            view.segment_detail = {k: v for k, v in detail.items() if k != "quality"}
+            view.data_quality = detail.get("quality")
         return view
+
+    def segmentation_inputs(self) -> dict[str, ProfileInputs]:
+        """What segments are computed from, for every profile (one scan of the table)."""
+        profiles: dict[str, ProfileInputs] = {}
+        for item in self.table.scan():
+            pk, sk = item["pk"], item["sk"]
+            if pk.startswith(CUSTOMER_PREFIX):
+                inputs = profiles.setdefault(pk.removeprefix(CUSTOMER_PREFIX), ProfileInputs())
+                if sk == "ORDERS":
+                    inputs.orders = item["orders"]
+                elif sk == "CAMPAIGN":
+                    inputs.campaign = {"unsubscribed": item.get("unsubscribed"), "last_engaged_at": item.get("last_engaged_at")}
+                elif sk == "ATTRIBUTES":
+                    inputs.attributes = item["attributes"]
+                elif sk == "SEGMENTS":
+                    inputs.previous_labels, inputs.previous_detail = list(item["labels"]), item["detail"]
+            elif pk.startswith("VISITOR#") and sk == "COUNTS":
+                profiles.setdefault(pk.removeprefix("VISITOR#"), ProfileInputs()).counters = counters_from_item(item)
+        return profiles
+
+    def save_segments(self, outcome: Outcome, computed_at: datetime) -> None:
+        self.table.put_many(
+            {"pk": f"{CUSTOMER_PREFIX}{r.profile_id}", "sk": "SEGMENTS", "labels": r.labels, "detail": r.detail,
+             "computed_at": computed_at.isoformat()}
+            for r in outcome.records
+        )
+        self.table.put({
+            "pk": SEGMENTS_PK, "sk": "COUNTS", "counts": json.dumps(outcome.counts), "profiles": outcome.profiles,
+            "as_of": outcome.as_of.isoformat(), "computed_at": computed_at.isoformat(),
+        })
+
+    def segment_counts(self) -> SegmentCounts | None:
+        item = self.table.get({"pk": SEGMENTS_PK, "sk": "COUNTS"})
+        if item is None:
+            return None
+        return SegmentCounts(
+            computed_at=item["computed_at"], as_of=item["as_of"], profiles=int(item["profiles"]),
+            segments=[SegmentCount(name=n, count=c) for n, c in json.loads(item["counts"]).items()],
+        )
 
     def register_import(self, report: ImportReport) -> bool:
         return self.table.put_if_absent(self._import_item(report))

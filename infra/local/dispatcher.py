@@ -71,7 +71,8 @@ class Dispatcher:
         self.poll_wait_s = poll_wait_s
         self.retry_delay_s = retry_delay_s
         self.stats: Counter[str] = Counter()
-        self._workers = Workers("dispatch", topology.queues, self._run, join_timeout_s=poll_wait_s + 5)
+        # A handler still running at stop is abandoned (daemon thread), as Lambda would on shutdown.
+        self._workers = Workers("dispatch", topology.queues, self._run, join_timeout_s=poll_wait_s + 1)
         self._stop = self._workers.stopping
 
     def start(self) -> None:

@@ -97,15 +97,15 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Endpoints:
-        from moto.server import ThreadedMotoServer
+        from infra.local.aws_server import LocalAwsServer
 
         for port in (self.aws_port, self.api_port):
-            _ensure_free(self.host, port)  # moto's server thread would hang on a taken port
+            _ensure_free(self.host, port)  # a clear message instead of a bind error deep in a thread
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto = LocalAwsServer(self.host, self.aws_port)
         self._moto.start()
-        aws_endpoint = self._aws_endpoint = "http://{}:{}".format(*self._moto.get_host_and_port())
+        aws_endpoint = self._aws_endpoint = self._moto.endpoint
         # moto keeps its state per process: start from empty, as a fresh AWS account would.
         urllib.request.urlopen(urllib.request.Request(f"{aws_endpoint}/moto-api/reset", method="POST"), timeout=10).close()
         try:

@@ -34,7 +34,7 @@ class Scheduler:
         self.topology = topology
         self.invoker = invoker
         self.fired: dict[str, int] = {s.id: 0 for s in topology.schedules}
-        self._workers = Workers("schedule", topology.schedules, self._run, join_timeout_s=5)
+        self._workers = Workers("schedule", topology.schedules, self._run, join_timeout_s=1)
         self._stop = self._workers.stopping
 
     def start(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -71,6 +71,16 @@ class DynamoTable:
             items.extend(page.get("Items", []))
             if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
                 return items[:limit] if limit else items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def scan(self) -> Iterator[dict[str, Any]]:
+        """Every item, page by page (for batch jobs, not request paths)."""
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = self._table.scan(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def increment_once(

@@ -20,12 +20,12 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory):
+def start_persona_up(tmp_path_factory, *extra_args):
+    """`persona up` in a subprocess on free ports; yields (process, endpoints, state_dir)."""
     state_dir = tmp_path_factory.mktemp("state")
     log = (state_dir / "persona-up.log").open("w+")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(
-        [sys.executable, "-m", "persona.cli", "up", "--port", "0", "--aws-port", "0", "--state-dir", str(state_dir)],
+        [sys.executable, "-m", "persona.cli", "up", "--port", "0", "--aws-port", "0", "--state-dir", str(state_dir), *extra_args],
         cwd=REPO_ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -43,9 +43,15 @@ def running(tmp_path_factory):
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    # The demo's CDNOW import keeps moto busy for a minute: it has a test module of its own.
+    yield from start_persona_up(tmp_path_factory, "--no-demo")
 
 
 def _aws(endpoints, service):
@@ -58,35 +64,11 @@ def _aws(endpoints, service):
     )
 
 
-def test_the_demo_imports_cdnow(running):
-    _, endpoints, _ = running
-    admin = {"x-api-key": endpoints["admin_api_key"]}
-
-    def cdnow():
-        _, body = http("GET", endpoints["api_url"] + "/v1/imports", headers=admin)
-        return [i for i in body["imports"] if i["key"] == "orders/CDNOW_master.txt" and i["status"] == "completed"]
-
-    (report,) = eventually(cdnow, timeout_s=120)
-    assert (report["rows_read"], report["accepted"], report["quarantined"], report["profiles_written"]) == (69_659, 69_659, 0, 23_570)
-
-
 def test_healthz_and_openapi(running):
     _, endpoints, _ = running
     assert http("GET", endpoints["api_url"] + "/healthz") == (200, {"status": "ok", "version": "0.1.0"})
     status, spec = http("GET", endpoints["api_url"] + "/v1/openapi.json")
     assert status == 200 and "/v1/events" in spec["paths"]
-
-
-def test_demo_data_is_loaded(running):
-    _, endpoints, _ = running
-    admin = {"x-api-key": endpoints["admin_api_key"]}
-
-    def all_counted():  # the demo customer has 4 events; they arrive through the queue
-        status, profile = http("GET", endpoints["api_url"] + "/v1/profiles/cust-demo-42", headers=admin)
-        return profile if status == 200 and profile["interactions"]["total"] == 4 else None
-
-    profile = eventually(all_counted)
-    assert profile["interactions"]["by_type"] == {"email_click": 1, "product_view": 1, "purchase": 1, "search": 1}
 
 
 def test_event_slice_end_to_end(running):
@@ -158,7 +140,7 @@ def test_persona_drop_imports_an_export_with_its_mapping(running, tmp_path):
         _, body = http("GET", endpoints["api_url"] + "/v1/imports", headers=admin)
         return [i for i in body["imports"] if i["key"] == "orders/legacy orders.txt" and i["status"] in ("completed", "failed")]
 
-    (report,) = eventually(finished, timeout_s=120)  # waits behind the demo's CDNOW import
+    (report,) = eventually(finished, timeout_s=60)
     assert (report["status"], report["accepted"], report["size_bytes"]) == ("completed", 3, export.stat().st_size)
     assert http("GET", endpoints["api_url"] + f"/v1/imports/{report['import_id']}", headers=admin)[1] == report
 

@@ -1,0 +1,53 @@
+"""`make up`'s demo data: storefront events, CDNOW's real orders imported, segments computed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import eventually, http
+from tests.e2e.test_persona_up import start_persona_up
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    yield from start_persona_up(tmp_path_factory)
+
+
+def get(endpoints, path):
+    return http("GET", endpoints["api_url"] + path, headers={"x-api-key": endpoints["admin_api_key"]})
+
+
+def test_the_demo_storefront_events_arrive(demo):
+    _, endpoints, _ = demo
+
+    def all_counted():  # the demo customer has 4 events; they arrive through the queue
+        status, profile = get(endpoints, "/v1/profiles/cust-demo-42")
+        return profile if status == 200 and profile["interactions"]["total"] >= 4 else None
+
+    profile = eventually(all_counted, timeout_s=60)
+    assert profile["interactions"]["by_type"]["purchase"] == 1 and profile["linked_ids"] == ["anon-demo-2"]
+
+
+def test_the_demo_imports_cdnow_and_segments_it(demo):
+    _, endpoints, _ = demo
+
+    def cdnow():
+        _, body = get(endpoints, "/v1/imports")
+        return [i for i in body["imports"] if i["key"] == "orders/CDNOW_master.txt" and i["status"] == "completed"]
+
+    (report,) = eventually(cdnow, timeout_s=180)
+    assert (report["rows_read"], report["accepted"], report["quarantined"], report["profiles_written"]) == (69_659, 69_659, 0, 23_570)
+
+    def segmented():
+        status, body = get(endpoints, "/v1/segments")
+        return body if status == 200 and body["profiles"] >= 23_570 else None
+
+    counts = eventually(segmented, timeout_s=240, interval_s=2)
+    by_name = {s["name"]: s["count"] for s in counts["segments"]}
+    assert counts["as_of"].startswith("1998-07-01")  # historical data: as of the day after its newest order
+    assert sum(v for k, v in by_name.items() if k.startswith("rfm:")) == 23_570
+    assert by_name["customer:new"] + by_name["customer:returning"] == 23_570
+    status, profile = get(endpoints, "/v1/profiles/00002")
+    assert status == 200 and profile["orders"]["order_count"] == 2 and profile["segments"]

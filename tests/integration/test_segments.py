@@ -1,0 +1,78 @@
+"""Segment recompute over the store: counts, profile segments, ProfileUpdated, no-op reruns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.profiles.consumers import segments_handler
+from functions.profiles.handlers import admin_handler
+from tests.conftest import load_event
+from tests.integration.test_crm_imports import drop
+from tests.integration.test_identity import consume, post, profile
+
+NOW_EVENTS = [
+    {"type": "product_view", "customer_id": "C-1001", "item_id": "sku-1", "category": "running-shoes", "brand": "Stride", "timestamp": "2026-11-20T10:00:00Z"},
+    {"type": "product_view", "customer_id": "C-1001", "item_id": "sku-2", "category": "running-shoes", "brand": "Aero", "timestamp": "2026-11-20T10:01:00Z"},
+    {"type": "add_to_cart", "anonymous_id": "anon-cart", "item_id": "sku-2", "timestamp": "2026-11-20T10:02:00Z"},
+]
+
+
+@pytest.fixture
+def profile_updates(aws):
+    sqs, events = aws.client("sqs"), aws.client("events")
+    url = sqs.create_queue(QueueName="test-profile-updated")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = aws.name("bus", "persona")
+    events.put_rule(Name="test-profile-updated", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["ProfileUpdated"]}))
+    events.put_targets(Rule="test-profile-updated", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def read():
+        out = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            out += [json.loads(m["Body"])["detail"]["data"] for m in batch]
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+        return out
+
+    return read
+
+
+def segments_route(context):
+    event = load_event("apigw_get_imports.json")
+    event.update(path="/v1/segments", resource="/v1/segments", queryStringParameters=None, multiValueQueryStringParameters=None)
+    response = admin_handler(event, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_segments_are_computed_counted_and_published(aws, context, profile_updates):
+    assert segments_route(context)[0] == 404  # not computed yet: a clear 404
+    drop(aws, context, "customers_semicolon_bom.csv", "customers/crm.csv")
+    drop(aws, context, "orders.csv.gz", "orders/shop.csv.gz")
+    drop(aws, context, "campaign.jsonl", "campaign/mail.jsonl")
+    post(context, NOW_EVENTS)
+    consume(aws, context)
+
+    summary = segments_handler({"id": "sched-1", "detail-type": "Scheduled Event", "source": "aws.events"}, context)
+    # C-1004 is in no segment (its order and reaction were quarantined): written (quality), not changed.
+    assert (summary["profiles"], summary["written"], summary["changed"]) == (6, 6, 5)
+
+    status, counts = segments_route(context)
+    assert status == 200 and counts["profiles"] == 6
+    by_name = {s["name"]: s["count"] for s in counts["segments"]}
+    assert by_name["customer:returning"] == 1 and by_name["customer:new"] == 2  # C-1001 has 2 orders; C-1002 and C-1005 one
+    assert by_name["behaviour:cart_abandoner"] == 1 and by_name["email:unsubscribed"] == 1
+
+    status, anna = profile(context, "C-1001")
+    assert "persona:runner" in anna["segments"] and "email:engaged" in anna["segments"]
+    assert anna["segment_detail"]["top_brands"] == ["Aero", "Stride"]
+    assert anna["data_quality"]["score"] > 0 and anna["segment_detail"]["rfm"]["frequency"] >= 1
+
+    updates = profile_updates()
+    assert sorted(u["profile_id"] for u in updates) == ["C-1001", "C-1002", "C-1003", "C-1005", "anon-cart"]
+    assert all(u["added"] == u["segments"] and u["removed"] == [] for u in updates)
+
+    # Nothing changed: nothing is written or published on the next run.
+    again = segments_handler({"Records": [{"messageId": "m", "body": "{}"}]}, context)
+    assert again == {"batchItemFailures": []}
+    assert profile_updates() == []
