@@ -65,8 +65,25 @@ def as_of_for(histories: list[segments.OrderHistory], now: datetime) -> datetime
     return now
 
 
+def possible_duplicates(profiles: dict[str, ProfileInputs]) -> dict[str, list[str]]:
+    """Profiles that share an e-mail address or phone number with another profile."""
+    holders: dict[tuple[str, str], list[str]] = {}
+    for profile_id, inputs in profiles.items():
+        for field_name in ("email", "phone"):
+            value = inputs.attributes.get(field_name, {}).get("value")
+            if value:
+                holders.setdefault((field_name, value), []).append(profile_id)
+    out: dict[str, set[str]] = {}
+    for ids in holders.values():
+        if len(ids) > 1:
+            for profile_id in ids:
+                out.setdefault(profile_id, set()).update(i for i in ids if i != profile_id)
+    return {profile_id: sorted(others) for profile_id, others in out.items()}
+
+
 def recompute(profiles: dict[str, ProfileInputs], now: datetime, personas=segments.DEFAULT_PERSONAS) -> Outcome:
     histories = {pid: _history(p.orders) for pid, p in profiles.items() if p.orders}
+    duplicates = possible_duplicates(profiles)
     as_of = as_of_for(list(histories.values()), now)
     base = segments.quintiles(histories.values(), as_of)
     records, changes, counts = [], [], {}
@@ -75,9 +92,13 @@ def recompute(profiles: dict[str, ProfileInputs], now: datetime, personas=segmen
         if profile_id in histories:
             parts.insert(0, segments.purchase_segments(histories[profile_id], base, as_of))
         combined = segments.combine(*parts)
+        if profile_id in duplicates:
+            combined.labels = sorted([*combined.labels, "quality:possible_duplicate"])
         detail = asdict(combined)
         detail.pop("labels")
         detail["quality"] = quality.quality_score(inputs.attributes, as_of)
+        if detail["quality"] is not None:
+            detail["quality"]["possible_duplicates"] = duplicates.get(profile_id, [])
         detail_json = json.dumps(detail, sort_keys=True)
         for label in combined.labels:
             counts[label] = counts.get(label, 0) + 1

@@ -92,3 +92,21 @@ def test_quality_score():
     stale = {k: {**v, "at": (NOW - timedelta(days=730)).isoformat()} for k, v in fresh.items()}
     assert quality_score(stale, NOW)["freshness"] == 0.5
     assert quality_score({}, NOW) is None
+
+
+def test_profiles_sharing_an_email_or_phone_are_flagged_as_possible_duplicates():
+    from functions.profiles.segmentation import ProfileInputs, possible_duplicates, recompute
+
+    def attrs(**values):
+        return {k: {"value": v, "source": "crm:x", "at": NOW.isoformat()} for k, v in values.items()}
+
+    profiles = {
+        "a": ProfileInputs(attributes=attrs(email="x@example.com", phone="+4911")),
+        "b": ProfileInputs(attributes=attrs(email="x@example.com")),
+        "c": ProfileInputs(attributes=attrs(phone="+4911")),
+        "d": ProfileInputs(attributes=attrs(email="d@example.com")),
+    }
+    assert possible_duplicates(profiles) == {"a": ["b", "c"], "b": ["a"], "c": ["a"]}
+    outcome = recompute(profiles, NOW)
+    flagged = {r.profile_id for r in outcome.records if "quality:possible_duplicate" in r.labels}
+    assert flagged == {"a", "b", "c"} and outcome.counts["quality:possible_duplicate"] == 3
