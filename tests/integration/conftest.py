@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import boto3
@@ -21,6 +22,26 @@ class Aws:
 
     def name(self, kind: str, resource_id: str) -> str:
         return self.resources.names[(kind, resource_id)]
+
+    def capture(self, *detail_types: str):
+        """Route these events on the bus to a test queue; returns a reader of their `data`
+        (for events no topology consumer subscribes to yet)."""
+        sqs, events = self.client("sqs"), self.client("events")
+        name = "test-capture-" + "-".join(detail_types).lower()[:50]
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        bus = self.name("bus", "persona")
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"detail-type": list(detail_types)}))
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+        def read() -> list[tuple[str, dict]]:
+            out = []
+            while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                out += [json.loads(m["Body"]) for m in batch]
+                sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+            return [(body["detail-type"], body["detail"]["data"]) for body in out]
+
+        return read
 
     def drain(self, queue_id: str, max_messages: int = 100) -> list[dict]:
         """Every message currently in a queue (deleted as read)."""

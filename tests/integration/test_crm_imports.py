@@ -19,19 +19,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
 
 @pytest.fixture
 def completions(aws):
-    """A queue that receives CrmImportCompleted (no consumer subscribes in the topology yet)."""
-    sqs, events = aws.client("sqs"), aws.client("events")
-    url = sqs.create_queue(QueueName="test-import-completions")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = aws.name("bus", "persona")
-    events.put_rule(Name="test-completions", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["CrmImportCompleted"]}))
-    events.put_targets(Rule="test-completions", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-
-    def read():
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(m["Body"])["detail"]["data"] for m in messages]
-
-    return read
+    read = aws.capture("CrmImportCompleted")
+    return lambda: [data for _, data in read()]
 
 
 def drop(aws, context, fixture: str, key: str, *, mapping: str | None = None) -> dict:

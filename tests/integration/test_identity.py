@@ -16,23 +16,7 @@ NOW = datetime.now(UTC).isoformat()
 
 @pytest.fixture
 def published(aws):
-    """Every IdentityLinked / ConversionRecorded on the bus, through a test rule and queue."""
-    sqs, events = aws.client("sqs"), aws.client("events")
-    url = sqs.create_queue(QueueName="test-published")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = aws.name("bus", "persona")
-    pattern = {"detail-type": ["IdentityLinked", "ConversionRecorded"]}
-    events.put_rule(Name="test-published", EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="test-published", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-
-    def read():
-        out = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            out += [json.loads(m["Body"]) for m in batch]
-            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
-        return [(b["detail-type"], b["detail"]["data"]) for b in out]
-
-    return read
+    return aws.capture("IdentityLinked", "ConversionRecorded")
 
 
 def post(context, events):

@@ -21,21 +21,8 @@ NOW_EVENTS = [
 
 @pytest.fixture
 def profile_updates(aws):
-    sqs, events = aws.client("sqs"), aws.client("events")
-    url = sqs.create_queue(QueueName="test-profile-updated")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = aws.name("bus", "persona")
-    events.put_rule(Name="test-profile-updated", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["ProfileUpdated"]}))
-    events.put_targets(Rule="test-profile-updated", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-
-    def read():
-        out = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            out += [json.loads(m["Body"])["detail"]["data"] for m in batch]
-            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
-        return out
-
-    return read
+    read = aws.capture("ProfileUpdated")
+    return lambda: [data for _, data in read()]
 
 
 def segments_route(context):
