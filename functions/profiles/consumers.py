@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from functions.profiles import imports, segmentation
 from functions.profiles.crm_import import pipeline
 from functions.profiles.crm_import.mapping import ColumnMapping
-from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow, Tally
+from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow
 from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded, ProfileUpdated
 from functions.profiles.settings import BusSettings, QuarantineSettings
 from functions.profiles.store import profile_store
@@ -85,15 +85,14 @@ def _import(report: ImportReport) -> ImportReport:
     report = imports.running(report, _now())
     store.save_import(report)
     source, at = f"crm:{report.key}", report.started_at.isoformat()
-    written = 0
+    written = already_stored = 0
 
     def on_chunk(chunk: Chunk) -> None:
-        nonlocal written
+        nonlocal written, already_stored
         profiles, duplicates = store.merge_chunk(chunk, source=source, at=at)
         written += profiles
-        tally_box.add_duplicates(duplicates)
+        already_stored += duplicates  # rows the pipeline accepted that earlier files had brought
 
-    tally_box = Tally()  # receives store-found duplicates while the pipeline runs
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as quarantine:
         def on_quarantine(row: QuarantinedRow) -> None:
             quarantine.write(json.dumps({"row": row.row, "raw": row.raw, "reasons": row.reasons}).encode() + b"\n")
@@ -103,7 +102,7 @@ def _import(report: ImportReport) -> ImportReport:
             tally, unmapped = pipeline.run(report.kind, drop.open(report.key), mapping, on_chunk=on_chunk, on_quarantine=on_quarantine)
         except ImportFailed as exc:
             return imports.failed(report, str(exc), _now())
-        tally.add_duplicates(tally_box.duplicates)
+        tally.add_duplicates(already_stored)
         quarantine_key = None
         if tally.quarantined:
             quarantine.seek(0)
