@@ -277,8 +277,8 @@ TOPOLOGY = Topology(
             id="profiles_admin",
             context="profiles",
             handler="functions.profiles.handlers.admin_handler",
-            description="Profile and import admin API",
-            grants=(Grant("table", "profiles", "read"),),
+            description="Profile, segment and import admin API (registers column mappings)",
+            grants=(_PROFILES_RW,),
         ),
         Function(
             id="profiles_interactions",
@@ -322,6 +322,8 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/profiles/{profile_id}", "profiles_admin", auth="admin"),
         Route("GET", "/v1/segments", "profiles_admin", auth="admin"),
         Route("GET", "/v1/imports", "profiles_admin", auth="admin"),
+        Route("GET", "/v1/imports/mappings", "profiles_admin", auth="admin"),
+        Route("PUT", "/v1/imports/mappings/{kind}/{source}", "profiles_admin", auth="admin"),
         Route("GET", "/v1/imports/{import_id}", "profiles_admin", auth="admin"),
     ),
     queues=(

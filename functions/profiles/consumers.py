@@ -65,10 +65,10 @@ def interactions_handler(event: dict[str, Any], context: LambdaContext) -> dict[
 _drops = BatchProcessor(event_type=EventType.SQS)
 
 
-def _load_mapping(store: ObjectStore, key: str) -> ColumnMapping:
-    """The mapping file dropped next to the export, or the defaults."""
+def _load_mapping(store: ObjectStore, key: str, kind: str) -> ColumnMapping:
+    """The mapping file dropped next to the export, else the source's registered mapping, else the defaults."""
     if store.head(imports.mapping_key(key)) is None:
-        return ColumnMapping()
+        return profile_store().mapping(kind, imports.source_of(key)) or ColumnMapping()
     text = store.open(imports.mapping_key(key)).read()
     try:
         return ColumnMapping.model_validate_json(text)
@@ -98,7 +98,7 @@ def _import(report: ImportReport) -> ImportReport:
             quarantine.write(json.dumps({"row": row.row, "raw": row.raw, "reasons": row.reasons}).encode() + b"\n")
 
         try:
-            mapping = _load_mapping(drop, report.key)
+            mapping = _load_mapping(drop, report.key, report.kind)
             tally, unmapped = pipeline.run(report.kind, drop.open(report.key), mapping, on_chunk=on_chunk, on_quarantine=on_quarantine)
         except ImportFailed as exc:
             return imports.failed(report, str(exc), _now())

@@ -6,7 +6,7 @@ what only consumers need (the X-Ray SDK, S3).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -14,12 +14,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.profiles import collection
+from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.schemas import (
     MAX_BATCH_BYTES,
     CollectResult,
     ImportList,
     ImportReport,
+    MappingList,
     ProfileView,
+    RegisteredMapping,
     SegmentCounts,
     TrackingBatch,
     TrackingEvent,
@@ -100,6 +103,28 @@ def list_segments() -> SegmentCounts:
     if counts is None:
         raise NotFound("Segments have not been computed yet; they are after each import and every hour.")
     return counts
+
+
+@admin_app.put(
+    "/v1/imports/mappings/<kind>/<source>",
+    summary="Register how a source's exports are read",
+    description="Used for exports dropped under `<kind>/<source>/`; a mapping file next to an export "
+    "(`<export>.mapping.json`) still wins. Fields: columns (our field -> their column), delimiter, header, "
+    "date_format, decimal_comma, currency, derive_order_id.",
+    tags=["imports"],
+)
+def put_mapping(
+    kind: Annotated[Literal["customers", "orders", "campaign"], Path()],
+    source: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
+    mapping: Annotated[ColumnMapping, Body()],
+) -> RegisteredMapping:
+    profile_store().save_mapping(kind, source, mapping)
+    return RegisteredMapping(kind=kind, source=source, mapping=mapping)
+
+
+@admin_app.get("/v1/imports/mappings", summary="Registered column mappings", tags=["imports"])
+def list_mappings() -> MappingList:
+    return MappingList(mappings=profile_store().mappings())
 
 
 @admin_app.get("/v1/imports", summary="CRM imports, newest first", tags=["imports"])

@@ -10,6 +10,7 @@ from functions.profiles.crm_import.pipeline import Tally
 from functions.profiles.schemas import FieldReport, ImportReport
 
 FINISHED = frozenset({"completed", "failed"})
+DEFAULT_SOURCE = "default"
 
 
 def import_id(bucket: str, key: str, etag: str) -> str:
@@ -22,6 +23,12 @@ def kind_of(key: str) -> Kind | None:
     """Exports are dropped under a prefix per kind: `orders/2026-11.csv`."""
     prefix = key.split("/", 1)[0]
     return prefix if prefix in KINDS else None  # type: ignore[return-value]
+
+
+def source_of(key: str) -> str:
+    """`orders/shopify/2026-11.csv` comes from source `shopify`; files right under the kind, from `default`."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 else DEFAULT_SOURCE
 
 
 def is_mapping_file(key: str) -> bool:

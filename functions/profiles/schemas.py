@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from functions.profiles.crm_import.mapping import ColumnMapping
+
 MAX_EVENTS_PER_BATCH = 500
 MAX_BATCH_BYTES = 256 * 1024
 # Clocks on phones drift; more than this in the future is a bug, not skew.
@@ -227,6 +229,16 @@ class ImportReport(BaseModel):
     unmapped_columns: list[str] = Field(default_factory=list)
     quarantine_key: str | None = Field(default=None, description="Quarantine object: one JSON line per rejected row")
     failure_reason: str | None = None
+
+
+class RegisteredMapping(BaseModel):
+    kind: Literal["customers", "orders", "campaign"]
+    source: str
+    mapping: ColumnMapping
+
+
+class MappingList(BaseModel):
+    mappings: list[RegisteredMapping]
 
 
 class ImportList(BaseModel):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from functions.profiles.crm_import import merge
+from functions.profiles.crm_import.mapping import KINDS, ColumnMapping
 from functions.profiles.interaction_counts import counters_from_item, counts_from_item, increments
 from functions.profiles.schemas import (
     SegmentCount,
@@ -18,6 +19,7 @@ from functions.profiles.schemas import (
     InteractionRecorded,
     OrderSummary,
     ProfileView,
+    RegisteredMapping,
 )
 from functions.profiles.segmentation import Outcome, ProfileInputs
 from functions.profiles.settings import TableSettings
@@ -30,6 +32,7 @@ if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the imp
 # Long enough to cover any redelivery (SQS keeps messages at most 14 days).
 DEDUP_WINDOW = timedelta(days=15)
 IMPORTS_PK = "IMPORTS"
+MAPPING_PREFIX = "MAPPING#"
 SEGMENTS_PK = "SEGMENTS"
 CUSTOMER_PREFIX = "CUSTOMER#"
 # One item per customer and kind of import data, so a chunk touches one item per customer.
@@ -149,6 +152,20 @@ class ProfileStore:
             computed_at=item["computed_at"], as_of=item["as_of"], profiles=int(item["profiles"]),
             segments=[SegmentCount(name=n, count=c) for n, c in json.loads(item["counts"]).items()],
         )
+
+    def save_mapping(self, kind: str, source: str, mapping: ColumnMapping) -> None:
+        self.table.put({"pk": f"{MAPPING_PREFIX}{kind}", "sk": source, "mapping": mapping.model_dump_json(exclude_defaults=True)})
+
+    def mapping(self, kind: str, source: str) -> ColumnMapping | None:
+        item = self.table.get({"pk": f"{MAPPING_PREFIX}{kind}", "sk": source})
+        return ColumnMapping.model_validate_json(item["mapping"]) if item else None
+
+    def mappings(self) -> list[RegisteredMapping]:
+        out = []
+        for kind in KINDS:
+            for item in self.table.query("pk", f"{MAPPING_PREFIX}{kind}"):
+                out.append(RegisteredMapping(kind=kind, source=item["sk"], mapping=ColumnMapping.model_validate_json(item["mapping"])))
+        return out
 
     def register_import(self, report: ImportReport) -> bool:
         return self.table.put_if_absent(self._import_item(report))

@@ -37,7 +37,10 @@ def _route_pattern(path: str) -> re.Pattern[str]:
 
 class RouteTable:
     def __init__(self, routes: tuple[Route, ...]) -> None:
-        self._routes = [(route, _route_pattern(route.path)) for route in routes]
+        # Like API Gateway, a literal segment wins over a path parameter (/v1/imports/mappings
+        # before /v1/imports/{import_id}).
+        ordered = sorted(routes, key=lambda r: r.path.count("{"))
+        self._routes = [(route, _route_pattern(route.path)) for route in ordered]
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """(route, path parameters, whether the path exists under another method)."""

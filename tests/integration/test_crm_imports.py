@@ -142,3 +142,29 @@ def test_the_profile_joins_every_source(aws, context):
     assert profile["orders"]["order_count"] == 2 and profile["orders"]["revenue"] == {"EUR": "179.90"}
     assert profile["campaign_engagement"]["event_counts"] == {"send": 1, "open": 1, "click": 1}
     assert profile["interactions"] == {"total": 0, "by_type": {}}
+
+
+def _admin(context, method, path, body=None):
+    event = load_event("apigw_get_imports.json")
+    event.update(httpMethod=method, path=path, resource=path, queryStringParameters=None, multiValueQueryStringParameters=None,
+                 body=None if body is None else json.dumps(body))
+    response = admin_handler(event, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_a_registered_mapping_reads_a_sources_exports(aws, context):
+    mapping = json.loads((FIXTURES / "legacy_orders.txt.mapping.json").read_text())
+    status, body = _admin(context, "PUT", "/v1/imports/mappings/orders/legacy-erp", mapping)
+    assert status == 200 and body["source"] == "legacy-erp" and body["mapping"]["decimal_comma"] is True
+    assert _admin(context, "GET", "/v1/imports/mappings")[1]["mappings"][0]["source"] == "legacy-erp"
+    report = drop(aws, context, "legacy_orders.txt", "orders/legacy-erp/2026-11.txt")
+    assert (report["status"], report["accepted"]) == ("completed", 3)
+    other = drop(aws, context, "legacy_orders.txt", "orders/other/2026-11.txt")  # no mapping for this source
+    assert other["status"] == "failed" and "mapping" in other["failure_reason"]
+
+
+def test_a_bad_mapping_is_a_400(aws, context):
+    status, body = _admin(context, "PUT", "/v1/imports/mappings/orders/x", {"delimiter": "::"})
+    assert status == 400 and "delimiter" in json.dumps(body["error"]["details"])
+    status, _ = _admin(context, "PUT", "/v1/imports/mappings/invoices/x", {})
+    assert status == 400
