@@ -138,6 +138,18 @@ class ConversionRecorded(BaseModel):
     context: EventContext
 
 
+class RecentInteraction(BaseModel):
+    interaction_id: str
+    type: InteractionType
+    occurred_at: datetime
+    item_id: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    query: str | None = None
+    value: Decimal | None = None
+    currency: str | None = None
+
+
 class InteractionCounts(BaseModel):
     total: int
     by_type: dict[str, int]
@@ -171,6 +183,7 @@ class ProfileView(BaseModel):
     orders: OrderSummary | None = None
     campaign_engagement: CampaignEngagement | None = None
     interactions: InteractionCounts = Field(default_factory=lambda: InteractionCounts(total=0, by_type={}))
+    recent_interactions: list[RecentInteraction] = Field(default_factory=list, description="Newest first, up to 20, kept 90 days")
     segments: list[str] = Field(default_factory=list, description="e.g. rfm:champions, lifecycle:at_risk, persona:runner")
     segment_detail: dict[str, Any] = Field(default_factory=dict, description="RFM scores, churn risk, top categories and brands, search terms")
     data_quality: dict[str, Any] | None = Field(default=None, description="Score 0-100 with completeness, freshness and missing key fields")

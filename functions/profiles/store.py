@@ -19,6 +19,7 @@ from functions.profiles.schemas import (
     InteractionRecorded,
     OrderSummary,
     ProfileView,
+    RecentInteraction,
     RegisteredMapping,
 )
 from functions.profiles.segmentation import Outcome, ProfileInputs
@@ -32,6 +33,9 @@ if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the imp
 # Long enough to cover any redelivery (SQS keeps messages at most 14 days).
 DEDUP_WINDOW = timedelta(days=15)
 IMPORTS_PK = "IMPORTS"
+RECENT_PREFIX = "RECENT#"
+RECENT_KEPT = timedelta(days=90)  # DynamoDB TTL removes older interactions
+RECENT_SHOWN = 20
 MAPPING_PREFIX = "MAPPING#"
 SEGMENTS_PK = "SEGMENTS"
 CUSTOMER_PREFIX = "CUSTOMER#"
@@ -45,6 +49,16 @@ def _visitor_key(visitor_id: str) -> dict[str, str]:
     return {"pk": f"VISITOR#{visitor_id}", "sk": "COUNTS"}
 
 
+def _recent_item(profile_id: str, interaction: InteractionRecorded, now: datetime) -> dict:
+    recent = RecentInteraction.model_validate(interaction.model_dump(include=set(RecentInteraction.model_fields)))
+    return {
+        "pk": f"{RECENT_PREFIX}{profile_id}",
+        "sk": f"{interaction.occurred_at.isoformat()}#{interaction.interaction_id}",
+        "interaction": recent.model_dump_json(exclude_none=True),
+        "expires_at": int((now + RECENT_KEPT).timestamp()),
+    }
+
+
 def _link_key(anonymous_id: str) -> dict[str, str]:
     return {"pk": f"IDENTITY#{anonymous_id}", "sk": "LINK"}
 
@@ -54,12 +68,23 @@ class ProfileStore:
         self.table = table
 
     def count_interaction(self, interaction: InteractionRecorded, profile_id: str, now: datetime) -> bool:
-        """Count the interaction on the profile, once; False if it was counted before."""
-        return self.table.increment_once(
-            marker_key={"pk": f"INTERACTION#{interaction.interaction_id}", "sk": "COUNTED"},
-            marker_expires_at=int((now + DEDUP_WINDOW).timestamp()),
-            updates=[(_visitor_key(profile_id), increments(interaction))],
-        )
+        """Count the interaction on the profile and keep it among the recent ones, once;
+        False if it was recorded before (one transaction with a dedup marker)."""
+        return self.table.transact([
+            Put({"pk": f"INTERACTION#{interaction.interaction_id}", "sk": "COUNTED",
+                 "expires_at": int((now + DEDUP_WINDOW).timestamp())}, only_if_absent=True),
+            Add(_visitor_key(profile_id), increments(interaction)),
+            Put(_recent_item(profile_id, interaction, now)),
+        ])
+
+    def recent_interactions(self, profile_id: str, limit: int = RECENT_SHOWN) -> list[RecentInteraction]:
+        items = self.table.query("pk", f"{RECENT_PREFIX}{profile_id}", limit=limit, newest_first=True)
+        return [RecentInteraction.model_validate_json(item["interaction"]) for item in items]
+
+    def _move_recent(self, from_id: str, to_id: str) -> None:
+        items = self.table.query("pk", f"{RECENT_PREFIX}{from_id}")
+        self.table.put_many({**item, "pk": f"{RECENT_PREFIX}{to_id}"} for item in items)
+        self.table.delete_many({"pk": item["pk"], "sk": item["sk"]} for item in items)
 
     def resolve(self, profile_id: str) -> str:
         """The customer an anonymous id was linked to, else the id itself."""
@@ -82,7 +107,10 @@ class ProfileStore:
         ]
         if moved:
             actions += [Add(_visitor_key(customer_id), moved), Delete(_visitor_key(anonymous_id))]
-        return self.table.transact(actions)
+        linked = self.table.transact(actions)
+        if linked:
+            self._move_recent(anonymous_id, customer_id)  # idempotent: a retry moves what is left
+        return linked
 
     def interaction_counts(self, visitor_id: str) -> InteractionCounts | None:
         item = self.table.get(_visitor_key(visitor_id))
@@ -103,6 +131,7 @@ class ProfileStore:
         )
         if counts is not None:
             view.interactions = counts
+            view.recent_interactions = self.recent_interactions(profile_id)
         if "ORDERS" in imported:
             view.orders = OrderSummary.model_validate(imported["ORDERS"])
         if "CAMPAIGN" in imported:

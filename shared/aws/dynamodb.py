@@ -56,6 +56,14 @@ class DynamoTable:
                 count += 1
         return count
 
+    def delete_many(self, keys: Iterable[Mapping[str, Any]]) -> int:
+        count = 0
+        with self._table.batch_writer() as batch:
+            for key in keys:
+                batch.delete_item(Key=dict(key))
+                count += 1
+        return count
+
     def query(
         self, partition_key: str, value: str, *, limit: int | None = None, newest_first: bool = False
     ) -> list[dict[str, Any]]:

@@ -54,6 +54,9 @@ def test_identify_links_the_visitor_and_moves_history(aws, context, published):
     assert status == 200 and by_anonymous == profile(context, "cust-7")[1]
     assert by_anonymous["profile_id"] == "cust-7" and by_anonymous["linked_ids"] == ["anon-7"]
     assert by_anonymous["interactions"]["by_type"] == {"add_to_cart": 1, "identify": 1, "page_view": 1, "product_view": 1}
+    recent = by_anonymous["recent_interactions"]  # moved with the link, newest first
+    assert sorted(r["type"] for r in recent) == ["add_to_cart", "identify", "page_view", "product_view"]
+    assert recent == sorted(recent, key=lambda r: r["occurred_at"], reverse=True)
     linked = [data for name, data in published() if name == "IdentityLinked"]
     assert [(d["anonymous_id"], d["customer_id"]) for d in linked] == [("anon-7", "cust-7")]
 
