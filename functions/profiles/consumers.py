@@ -50,16 +50,46 @@ def _count_interaction(record: SQSRecord) -> None:
             linked = IdentityLinked(anonymous_id=anonymous_id, customer_id=store.resolve(anonymous_id), linked_at=now)
             _publisher().publish([new_event("IdentityLinked", linked, context="profiles", correlation_id=correlation_id)])
     profile_id = customer_id or store.resolve(anonymous_id)
-    if not store.count_interaction(interaction, profile_id, now):
+    if store.count_interaction(interaction, profile_id, now):
+        _touched.add(profile_id)
+    else:
         logger.info("duplicate interaction ignored", extra={"interaction_id": interaction.interaction_id})
+
+
+_touched: set[str] = set()  # profiles whose interactions changed in the current batch
+
+
+def _update_segments(profile_ids: set[str], correlation_id: str) -> None:
+    """Behaviour segments move with each interaction: re-segment the profiles a batch touched,
+    against the base of the last full recompute (none yet: the hourly run will)."""
+    store = profile_store()
+    base = store.segment_base()
+    if base is None:
+        return
+    now = _now()
+    changes = []
+    for profile_id in sorted(profile_ids):
+        _, record, change = segmentation.segment_one(profile_id, store.profile_inputs(profile_id), base, base.at(now), None)
+        if record:
+            store.save_segment_record(record, now)
+        if change:
+            changes.append(new_event("ProfileUpdated", ProfileUpdated(profile_id=change.profile_id, added=change.added,
+                                     removed=change.removed, segments=change.labels), context="profiles", correlation_id=correlation_id))
+    _publisher().publish(changes)
 
 
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
 def interactions_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
+    _touched.clear()
+    response = process_partial_response(
         event=event, record_handler=_count_interaction, processor=_interactions, context=context
     )
+    try:
+        _update_segments(set(_touched), correlation_id=context.aws_request_id)
+    except Exception:  # counts are stored; the hourly recompute catches up, so the batch does not fail
+        logger.exception("segment update failed", extra={"profiles": len(_touched)})
+    return response
 
 
 _drops = BatchProcessor(event_type=EventType.SQS)
@@ -161,7 +191,7 @@ def recompute_segments(correlation_id: str) -> dict[str, int]:
         for c in outcome.changes
     ])
     summary = {"profiles": outcome.profiles, "written": len(outcome.records), "changed": len(outcome.changes)}
-    logger.info("segments recomputed", extra={**summary, "as_of": outcome.as_of.isoformat()})
+    logger.info("segments recomputed", extra={**summary, "as_of": outcome.base.as_of.isoformat()})
     return summary
 
 

@@ -17,6 +17,7 @@ from functions.profiles import quality, segments
 # A data set whose newest order is older than this is historical (an archive, a
 # public data set): segments are computed as of its newest order, not today.
 HISTORICAL_AFTER = timedelta(days=30)
+DUPLICATE_LABEL = "quality:possible_duplicate"
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ProfileChange:
 
 @dataclass
 class Outcome:
-    as_of: datetime
+    base: Base
     records: list[SegmentRecord]
     changes: list[ProfileChange]
     counts: dict[str, int]
@@ -81,31 +82,73 @@ def possible_duplicates(profiles: dict[str, ProfileInputs]) -> dict[str, list[st
     return {profile_id: sorted(others) for profile_id, others in out.items()}
 
 
+@dataclass(frozen=True)
+class Base:
+    """What one profile's segments are computed against: the base's quintiles and date."""
+
+    quintiles: segments.Quintiles
+    as_of: datetime
+    historical: bool  # as_of is pinned to a historical data set's newest order
+
+    def to_json(self) -> str:
+        return json.dumps({"quintiles": asdict(self.quintiles), "as_of": self.as_of.isoformat(), "historical": self.historical})
+
+    @classmethod
+    def from_json(cls, text: str) -> Base:
+        data = json.loads(text)
+        q = data["quintiles"]
+        quintiles = segments.Quintiles(**{k: tuple(v) if isinstance(v, list) else v for k, v in q.items()})
+        return cls(quintiles, datetime.fromisoformat(data["as_of"]), data["historical"])
+
+    def at(self, now: datetime) -> datetime:
+        """The date to segment for now: today for a live shop, the pinned date for historical data."""
+        return self.as_of if self.historical else now
+
+
+def segment_one(
+    profile_id: str, inputs: ProfileInputs, base: Base, as_of: datetime, duplicates: list[str] | None,
+    personas=segments.DEFAULT_PERSONAS,
+) -> tuple[list[str], SegmentRecord | None, ProfileChange | None]:
+    """(labels, the record to write if anything changed, the change to publish if membership changed).
+
+    `duplicates` None means unknown (an incremental update): the previous flag is kept.
+    """
+    parts = [segments.behaviour_segments(inputs.counters, inputs.campaign, personas)]
+    if inputs.orders:
+        parts.insert(0, segments.purchase_segments(_history(inputs.orders), base.quintiles, as_of))
+    combined = segments.combine(*parts)
+    previous = inputs.previous_labels or []
+    if duplicates is None:
+        flagged = DUPLICATE_LABEL in previous
+        duplicates = json.loads(inputs.previous_detail or "{}").get("quality", {}).get("possible_duplicates", []) if flagged else []
+    if duplicates:
+        combined.labels = sorted([*combined.labels, DUPLICATE_LABEL])
+    detail = asdict(combined)
+    detail.pop("labels")
+    detail["quality"] = quality.quality_score(inputs.attributes, as_of)
+    if detail["quality"] is not None:
+        detail["quality"]["possible_duplicates"] = duplicates
+    detail_json = json.dumps(detail, sort_keys=True)
+    if combined.labels == inputs.previous_labels and detail_json == inputs.previous_detail:
+        return combined.labels, None, None
+    record = SegmentRecord(profile_id, combined.labels, detail_json)
+    before, after = set(previous), set(combined.labels)
+    change = ProfileChange(profile_id, sorted(after - before), sorted(before - after), combined.labels) if after != before else None
+    return combined.labels, record, change
+
+
 def recompute(profiles: dict[str, ProfileInputs], now: datetime, personas=segments.DEFAULT_PERSONAS) -> Outcome:
-    histories = {pid: _history(p.orders) for pid, p in profiles.items() if p.orders}
+    histories = [_history(p.orders) for p in profiles.values() if p.orders]
     duplicates = possible_duplicates(profiles)
-    as_of = as_of_for(list(histories.values()), now)
-    base = segments.quintiles(histories.values(), as_of)
+    as_of = as_of_for(histories, now)
+    base = Base(segments.quintiles(histories, as_of), as_of, historical=as_of != now)
     records, changes, counts = [], [], {}
     for profile_id, inputs in profiles.items():
-        parts = [segments.behaviour_segments(inputs.counters, inputs.campaign, personas)]
-        if profile_id in histories:
-            parts.insert(0, segments.purchase_segments(histories[profile_id], base, as_of))
-        combined = segments.combine(*parts)
-        if profile_id in duplicates:
-            combined.labels = sorted([*combined.labels, "quality:possible_duplicate"])
-        detail = asdict(combined)
-        detail.pop("labels")
-        detail["quality"] = quality.quality_score(inputs.attributes, as_of)
-        if detail["quality"] is not None:
-            detail["quality"]["possible_duplicates"] = duplicates.get(profile_id, [])
-        detail_json = json.dumps(detail, sort_keys=True)
-        for label in combined.labels:
+        labels, record, change = segment_one(profile_id, inputs, base, as_of, duplicates.get(profile_id, []), personas)
+        for label in labels:
             counts[label] = counts.get(label, 0) + 1
-        if combined.labels == inputs.previous_labels and detail_json == inputs.previous_detail:
-            continue
-        records.append(SegmentRecord(profile_id, combined.labels, detail_json))
-        before = set(inputs.previous_labels or [])
-        if set(combined.labels) != before:
-            changes.append(ProfileChange(profile_id, sorted(set(combined.labels) - before), sorted(before - set(combined.labels)), combined.labels))
-    return Outcome(as_of, records, changes, dict(sorted(counts.items())), len(profiles))
+        if record:
+            records.append(record)
+        if change:
+            changes.append(change)
+    return Outcome(base, records, changes, dict(sorted(counts.items())), len(profiles))

@@ -22,7 +22,7 @@ from functions.profiles.schemas import (
     RecentInteraction,
     RegisteredMapping,
 )
-from functions.profiles.segmentation import Outcome, ProfileInputs
+from functions.profiles.segmentation import Base, Outcome, ProfileInputs, SegmentRecord
 from functions.profiles.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import Add, Delete, DynamoTable, Put
@@ -45,8 +45,11 @@ CHUNK_SORT_KEYS = {"customers": "ATTRIBUTES", "orders": "ORDERS", "campaign": "C
 PROFILE_SORT_KEYS = (*CHUNK_SORT_KEYS.values(), "LINKS", "SEGMENTS")
 
 
+VISITOR_PREFIX = "VISITOR#"
+
+
 def _visitor_key(visitor_id: str) -> dict[str, str]:
-    return {"pk": f"VISITOR#{visitor_id}", "sk": "COUNTS"}
+    return {"pk": f"{VISITOR_PREFIX}{visitor_id}", "sk": "COUNTS"}
 
 
 def _recent_item(profile_id: str, interaction: InteractionRecorded, now: datetime) -> dict:
@@ -148,18 +151,9 @@ class ProfileStore:
         profiles: dict[str, ProfileInputs] = {}
         for item in self.table.scan():
             pk, sk = item["pk"], item["sk"]
-            if pk.startswith(CUSTOMER_PREFIX):
-                inputs = profiles.setdefault(pk.removeprefix(CUSTOMER_PREFIX), ProfileInputs())
-                if sk == "ORDERS":
-                    inputs.orders = item["orders"]
-                elif sk == "CAMPAIGN":
-                    inputs.campaign = {"unsubscribed": item.get("unsubscribed"), "last_engaged_at": item.get("last_engaged_at")}
-                elif sk == "ATTRIBUTES":
-                    inputs.attributes = item["attributes"]
-                elif sk == "SEGMENTS":
-                    inputs.previous_labels, inputs.previous_detail = list(item["labels"]), item["detail"]
-            elif pk.startswith("VISITOR#") and sk == "COUNTS":
-                profiles.setdefault(pk.removeprefix("VISITOR#"), ProfileInputs()).counters = counters_from_item(item)
+            if pk.startswith(CUSTOMER_PREFIX) or (pk.startswith(VISITOR_PREFIX) and sk == "COUNTS"):
+                profile_id = pk.removeprefix(CUSTOMER_PREFIX).removeprefix(VISITOR_PREFIX)
+                self._add_input(profiles.setdefault(profile_id, ProfileInputs()), sk, item)
         return profiles
 
     def save_segments(self, outcome: Outcome, computed_at: datetime) -> None:
@@ -170,8 +164,37 @@ class ProfileStore:
         )
         self.table.put({
             "pk": SEGMENTS_PK, "sk": "COUNTS", "counts": json.dumps(outcome.counts), "profiles": outcome.profiles,
-            "as_of": outcome.as_of.isoformat(), "computed_at": computed_at.isoformat(),
+            "as_of": outcome.base.as_of.isoformat(), "computed_at": computed_at.isoformat(), "base": outcome.base.to_json(),
         })
+
+    def segment_base(self) -> Base | None:
+        item = self.table.get({"pk": SEGMENTS_PK, "sk": "COUNTS"})
+        return Base.from_json(item["base"]) if item and "base" in item else None
+
+    def profile_inputs(self, profile_id: str) -> ProfileInputs:
+        """One profile's segmentation inputs, read by key."""
+        keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS] + [_visitor_key(profile_id)]
+        inputs = ProfileInputs()
+        for item in self.table.get_many(keys):
+            self._add_input(inputs, item["sk"], item)
+        return inputs
+
+    @staticmethod
+    def _add_input(inputs: ProfileInputs, sort_key: str, item: dict) -> None:
+        if sort_key == "ORDERS":
+            inputs.orders = item["orders"]
+        elif sort_key == "CAMPAIGN":
+            inputs.campaign = {"unsubscribed": item.get("unsubscribed"), "last_engaged_at": item.get("last_engaged_at")}
+        elif sort_key == "ATTRIBUTES":
+            inputs.attributes = item["attributes"]
+        elif sort_key == "SEGMENTS":
+            inputs.previous_labels, inputs.previous_detail = list(item["labels"]), item["detail"]
+        elif sort_key == "COUNTS":
+            inputs.counters = counters_from_item(item)
+
+    def save_segment_record(self, record: SegmentRecord, computed_at: datetime) -> None:
+        self.table.put({"pk": f"{CUSTOMER_PREFIX}{record.profile_id}", "sk": "SEGMENTS", "labels": record.labels,
+                        "detail": record.detail, "computed_at": computed_at.isoformat()})
 
     def segment_counts(self) -> SegmentCounts | None:
         item = self.table.get({"pk": SEGMENTS_PK, "sk": "COUNTS"})

@@ -63,3 +63,24 @@ def test_segments_are_computed_counted_and_published(aws, context, profile_updat
     again = segments_handler({"Records": [{"messageId": "m", "body": "{}"}]}, context)
     assert again == {"batchItemFailures": []}
     assert profile_updates() == []
+
+
+def test_storefront_behaviour_moves_segments_without_a_full_recompute(aws, context, profile_updates):
+    drop(aws, context, "orders.csv.gz", "orders/shop.csv.gz")
+    segments_handler({"id": "sched-1"}, context)  # the base (quintiles, as-of date) every update is measured against
+    profile_updates()
+    post(context, [{"type": "add_to_cart", "customer_id": "C-1002", "item_id": "sku-9", "timestamp": "2026-11-20T10:00:00Z"}])
+    consume(aws, context)
+    status, ben = profile(context, "C-1002")
+    assert "behaviour:cart_abandoner" in ben["segments"] and "value:" in " ".join(ben["segments"])  # purchase segments kept
+    (update,) = profile_updates()
+    assert update["profile_id"] == "C-1002" and update["added"] == ["behaviour:cart_abandoner"] and update["removed"] == []
+    post(context, [{"type": "purchase", "customer_id": "C-1002", "item_id": "sku-9", "value": "9.00", "currency": "GBP", "timestamp": "2026-11-20T10:05:00Z"}])
+    consume(aws, context)
+    assert profile_updates()[0]["removed"] == ["behaviour:cart_abandoner"]
+
+
+def test_before_any_full_recompute_interactions_only_count(aws, context, profile_updates):
+    post(context, [{"type": "add_to_cart", "anonymous_id": "anon-early", "item_id": "sku-9", "timestamp": "2026-11-20T10:00:00Z"}])
+    consume(aws, context)
+    assert profile(context, "anon-early")[1]["segments"] == [] and profile_updates() == []
