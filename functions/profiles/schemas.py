@@ -100,13 +100,11 @@ class CollectResult(BaseModel):
     rejected: list[Rejection]
 
 
-class InteractionRecorded(BaseModel):
-    """Payload of the `InteractionRecorded` event."""
+class RecentInteraction(BaseModel):
+    """An interaction as a profile keeps it (no ids, no context)."""
 
     interaction_id: str
     type: InteractionType
-    anonymous_id: str | None = None
-    customer_id: str | None = None
     occurred_at: datetime
     item_id: str | None = None
     category: str | None = None
@@ -114,6 +112,13 @@ class InteractionRecorded(BaseModel):
     query: str | None = None
     value: Decimal | None = None
     currency: str | None = None
+
+
+class InteractionRecorded(RecentInteraction):
+    """Payload of the `InteractionRecorded` event."""
+
+    anonymous_id: str | None = None
+    customer_id: str | None = None
     context: EventContext
 
 
@@ -136,18 +141,6 @@ class ConversionRecorded(BaseModel):
     currency: str
     item_id: str | None = None
     context: EventContext
-
-
-class RecentInteraction(BaseModel):
-    interaction_id: str
-    type: InteractionType
-    occurred_at: datetime
-    item_id: str | None = None
-    category: str | None = None
-    brand: str | None = None
-    query: str | None = None
-    value: Decimal | None = None
-    currency: str | None = None
 
 
 class InteractionCounts(BaseModel):

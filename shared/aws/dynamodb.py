@@ -49,18 +49,16 @@ class DynamoTable:
 
     def put_many(self, items: Iterable[Mapping[str, Any]]) -> int:
         """Batch-write items; boto3's batch writer sends ≤ 25 per call and resends unprocessed items."""
-        count = 0
-        with self._table.batch_writer() as batch:
-            for item in items:
-                batch.put_item(Item=dict(item))
-                count += 1
-        return count
+        return self._batch_write(items, lambda batch, item: batch.put_item(Item=dict(item)))
 
     def delete_many(self, keys: Iterable[Mapping[str, Any]]) -> int:
+        return self._batch_write(keys, lambda batch, key: batch.delete_item(Key=dict(key)))
+
+    def _batch_write(self, entries: Iterable[Mapping[str, Any]], write: Any) -> int:
         count = 0
         with self._table.batch_writer() as batch:
-            for key in keys:
-                batch.delete_item(Key=dict(key))
+            for entry in entries:
+                write(batch, entry)
                 count += 1
         return count
 
