@@ -89,27 +89,12 @@ class DynamoTable:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def increment_once(
-        self,
-        *,
-        marker_key: Mapping[str, Any],
-        marker_expires_at: int,
-        updates: Sequence[tuple[Mapping[str, Any], Mapping[str, int]]],
-    ) -> bool:
-        """Apply counter `updates` (item key, {attribute: amount}) exactly once per `marker_key`.
-
-        One transaction writes a marker (conditional on its absence) and every
-        increment, so a redelivered message never counts twice and a failed one
-        never counts half. Returns False when the marker already existed.
-        DynamoDB TTL removes the marker after `marker_expires_at` (epoch seconds).
-        """
-        return self.transact(
-            [Put({**marker_key, "expires_at": marker_expires_at}, only_if_absent=True)]
-            + [Add(key, counters) for key, counters in updates]
-        )
-
     def transact(self, actions: Sequence[Put | Add | Delete]) -> bool:
-        """All of `actions` or none. False when a Put(only_if_absent=True) found its item."""
+        """All of `actions` or none. False when a Put(only_if_absent=True) found its item.
+
+        With a marker Put(only_if_absent=True) first, this applies counters exactly
+        once per marker: a redelivered message never counts twice, a failed one never half.
+        """
         try:
             client("dynamodb").transact_write_items(TransactItems=[a.request(self.name) for a in actions])
         except ClientError as exc:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.aws.dynamodb import DynamoTable
+from shared.aws.dynamodb import Add, Delete, DynamoTable, Put
 from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
 from shared.envelope import new_event
@@ -33,11 +33,14 @@ def test_put_many_beyond_one_batch_and_paginated_query(table):
     assert [i["sk"] for i in table.query("pk", "P", limit=3, newest_first=True)] == ["0059", "0058", "0057"]
 
 
-def test_increment_once_counts_once_per_marker_and_atomically(table):
+def test_a_marked_transaction_counts_once_per_marker_and_atomically(table):
+    def once(marker, updates):
+        return table.transact([Put({"pk": marker, "sk": "S", "expires_at": 1}, only_if_absent=True)] + [Add(k, c) for k, c in updates])
+
     updates = [({"pk": "V#a", "sk": "C"}, {"n": 1, "m": 2}), ({"pk": "V#b", "sk": "C"}, {"n": 1})]
-    assert table.increment_once(marker_key={"pk": "M#1", "sk": "S"}, marker_expires_at=1, updates=updates) is True
-    assert table.increment_once(marker_key={"pk": "M#1", "sk": "S"}, marker_expires_at=1, updates=updates) is False
-    assert table.increment_once(marker_key={"pk": "M#2", "sk": "S"}, marker_expires_at=1, updates=updates[:1]) is True
+    assert once("M#1", updates) is True
+    assert once("M#1", updates) is False
+    assert once("M#2", updates[:1]) is True
     assert (table.get({"pk": "V#a", "sk": "C"})["n"], table.get({"pk": "V#a", "sk": "C"})["m"]) == (2, 4)
     assert table.get({"pk": "V#b", "sk": "C"})["n"] == 1
     assert table.get({"pk": "M#1", "sk": "S"})["expires_at"] == 1
@@ -63,3 +66,10 @@ def test_object_store(aws):
     assert store.open("a/b.json").read() == b'{"x": 1}'
     assert store.keys("a/") == ["a/b.json"] and store.keys("z/") == []
     assert store.head("a/missing.json") is None
+
+
+def test_transactions_move_string_sets_and_delete(table):
+    table.put({"pk": "OLD", "sk": "C", "n": 3})
+    assert table.transact([Add({"pk": "NEW", "sk": "L"}, string_sets={"ids": frozenset({"a"})}), Delete({"pk": "OLD", "sk": "C"})])
+    table.transact([Add({"pk": "NEW", "sk": "L"}, string_sets={"ids": frozenset({"b"})})])
+    assert table.get({"pk": "NEW", "sk": "L"})["ids"] == {"a", "b"} and table.get({"pk": "OLD", "sk": "C"}) is None
