@@ -321,6 +321,7 @@ TOPOLOGY = Topology(
         Route("POST", "/v1/events", "profiles_collect"),
         Route("GET", "/v1/profiles/{profile_id}", "profiles_admin", auth="admin"),
         Route("GET", "/v1/segments", "profiles_admin", auth="admin"),
+        Route("GET", "/v1/quality", "profiles_admin", auth="admin"),
         Route("GET", "/v1/imports", "profiles_admin", auth="admin"),
         Route("GET", "/v1/imports/mappings", "profiles_admin", auth="admin"),
         Route("PUT", "/v1/imports/mappings/{kind}/{source}", "profiles_admin", auth="admin"),

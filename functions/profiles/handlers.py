@@ -6,6 +6,7 @@ what only consumers need (the X-Ray SDK, S3).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -22,6 +23,7 @@ from functions.profiles.schemas import (
     ImportReport,
     MappingList,
     ProfileView,
+    QualityReport,
     RegisteredMapping,
     SegmentCounts,
     TrackingBatch,
@@ -103,6 +105,18 @@ def list_segments() -> SegmentCounts:
     if counts is None:
         raise NotFound("Segments have not been computed yet; they are after each import and every hour.")
     return counts
+
+
+@admin_app.get(
+    "/v1/quality",
+    summary="Data quality per source and field, and of profiles",
+    description="Per source (over all its imports): volumes, duplicate and quarantine rates, fill and validity "
+    "per field, freshness. Per profile: score bands, missing key fields and possible duplicates as of the "
+    "last full segment run.",
+    tags=["profiles"],
+)
+def get_quality() -> QualityReport:
+    return profile_store().quality_report(datetime.now(UTC))
 
 
 @admin_app.put(

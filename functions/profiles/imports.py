@@ -44,6 +44,7 @@ def received(bucket: str, key: str, size: int, etag: str, at: datetime) -> Impor
         import_id=import_id(bucket, key, etag),
         status="received",
         kind=kind_of(key),
+        source=source_of(key),
         bucket=bucket,
         key=key,
         size_bytes=size,
@@ -78,6 +79,7 @@ def completed(
         update={
             "status": "completed",
             "rows_read": tally.rows_read,
+            "rows_parsed": tally.rows_read - tally.unreadable,
             "accepted": tally.accepted,
             "duplicates": tally.duplicates,
             "quarantined": tally.quarantined,

@@ -218,6 +218,7 @@ class ImportReport(BaseModel):
     import_id: str
     status: Literal["received", "running", "completed", "failed"]
     kind: Literal["customers", "orders", "campaign"] | None = None
+    source: str = Field(default="default", description="The exporting system: `<kind>/<source>/file`, else `default`")
     bucket: str
     key: str
     size_bytes: int
@@ -227,6 +228,7 @@ class ImportReport(BaseModel):
     finished_at: datetime | None = None
     duration_ms: int | None = None
     rows_read: int = 0
+    rows_parsed: int = Field(default=0, description="Rows that could be split into fields (the base of fill rates)")
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
@@ -249,3 +251,37 @@ class MappingList(BaseModel):
 
 class ImportList(BaseModel):
     imports: list[ImportReport]
+
+
+class SourceQuality(BaseModel):
+    """Data quality of one source of one kind, over all its completed imports."""
+
+    kind: Literal["customers", "orders", "campaign"]
+    source: str
+    imports: int = Field(description="Completed imports")
+    failed_imports: int
+    last_import_at: datetime | None = Field(description="When the newest completed import finished")
+    days_since_last_import: float | None = Field(description="Freshness of this source's data")
+    rows_read: int
+    accepted: int
+    duplicates: int
+    quarantined: int
+    duplicate_rate: float = Field(description="duplicates / rows read")
+    quarantine_rate: float = Field(description="quarantined / rows read")
+    fields: dict[str, FieldReport] = Field(description="Per field, summed over imports: fill is not validity")
+
+
+class ProfileQuality(BaseModel):
+    """Per-profile quality scores rolled up, as of the last full segment run."""
+
+    computed_at: datetime
+    scored_profiles: int = Field(description="Profiles with imported attributes (anonymous visitors have no score)")
+    mean_score: float | None
+    score_bands: dict[str, int] = Field(description="Profiles per score band: poor 0-49, fair 50-79, good 80-100")
+    missing_fields: dict[str, int] = Field(description="Profiles missing each key field")
+    possible_duplicates: int = Field(description="Profiles sharing an e-mail or phone with another profile")
+
+
+class QualityReport(BaseModel):
+    sources: list[SourceQuality]
+    profiles: ProfileQuality | None = Field(description="None until segments have been computed once")

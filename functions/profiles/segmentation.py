@@ -52,6 +52,7 @@ class Outcome:
     changes: list[ProfileChange]
     counts: dict[str, int]
     profiles: int
+    quality: dict[str, Any]
 
 
 def _history(orders: dict[str, list]) -> segments.OrderHistory:
@@ -151,4 +152,5 @@ def recompute(profiles: dict[str, ProfileInputs], now: datetime, personas=segmen
             records.append(record)
         if change:
             changes.append(change)
-    return Outcome(base, records, changes, dict(sorted(counts.items())), len(profiles))
+    summary = quality.profile_summary([p.attributes for p in profiles.values()], as_of, len(duplicates))
+    return Outcome(base, records, changes, dict(sorted(counts.items())), len(profiles), summary)

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-
 from typing import TYPE_CHECKING
 
+from functions.profiles import quality
 from functions.profiles.crm_import import merge
 from functions.profiles.crm_import.mapping import KINDS, ColumnMapping
 from functions.profiles.interaction_counts import counters_from_item, counts_from_item, increments
 from functions.profiles.schemas import (
-    SegmentCount,
-    SegmentCounts,
     CampaignEngagement,
     ImportReport,
     InteractionCounts,
     InteractionRecorded,
     OrderSummary,
+    ProfileQuality,
     ProfileView,
+    QualityReport,
     RecentInteraction,
     RegisteredMapping,
+    SegmentCount,
+    SegmentCounts,
+    SourceQuality,
 )
 from functions.profiles.segmentation import Base, Outcome, ProfileInputs, SegmentRecord
 from functions.profiles.settings import TableSettings
@@ -165,6 +168,7 @@ class ProfileStore:
         self.table.put({
             "pk": SEGMENTS_PK, "sk": "COUNTS", "counts": json.dumps(outcome.counts), "profiles": outcome.profiles,
             "as_of": outcome.base.as_of.isoformat(), "computed_at": computed_at.isoformat(), "base": outcome.base.to_json(),
+            "quality": json.dumps(outcome.quality),
         })
 
     def segment_base(self) -> Base | None:
@@ -204,6 +208,14 @@ class ProfileStore:
             computed_at=item["computed_at"], as_of=item["as_of"], profiles=int(item["profiles"]),
             segments=[SegmentCount(name=n, count=c) for n, c in json.loads(item["counts"]).items()],
         )
+
+    def quality_report(self, now: datetime) -> QualityReport:
+        sources = quality.source_quality(self.imports(limit=None), now)
+        item = self.table.get({"pk": SEGMENTS_PK, "sk": "COUNTS"})
+        profiles = None
+        if item is not None and "quality" in item:
+            profiles = ProfileQuality(computed_at=item["computed_at"], **json.loads(item["quality"]))
+        return QualityReport(sources=[SourceQuality(**s) for s in sources], profiles=profiles)
 
     def save_mapping(self, kind: str, source: str, mapping: ColumnMapping) -> None:
         self.table.put({"pk": f"{MAPPING_PREFIX}{kind}", "sk": source, "mapping": mapping.model_dump_json(exclude_defaults=True)})
@@ -257,7 +269,7 @@ class ProfileStore:
         self.table.put_many(writes)
         return len(writes), duplicates
 
-    def imports(self, limit: int = 100) -> list[ImportReport]:
+    def imports(self, limit: int | None = 100) -> list[ImportReport]:
         items = self.table.query("pk", IMPORTS_PK)
         reports = [ImportReport.model_validate_json(item["report"]) for item in items]
         return sorted(reports, key=lambda r: r.received_at, reverse=True)[:limit]

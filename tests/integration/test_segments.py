@@ -25,11 +25,15 @@ def profile_updates(aws):
     return lambda: [data for _, data in read()]
 
 
-def segments_route(context):
+def admin_get(context, path: str):
     event = load_event("apigw_get_imports.json")
-    event.update(path="/v1/segments", resource="/v1/segments", queryStringParameters=None, multiValueQueryStringParameters=None)
+    event.update(path=path, resource=path, queryStringParameters=None, multiValueQueryStringParameters=None)
     response = admin_handler(event, context)
     return response["statusCode"], json.loads(response["body"])
+
+
+def segments_route(context):
+    return admin_get(context, "/v1/segments")
 
 
 def test_segments_are_computed_counted_and_published(aws, context, profile_updates):
@@ -84,3 +88,24 @@ def test_before_any_full_recompute_interactions_only_count(aws, context, profile
     post(context, [{"type": "add_to_cart", "anonymous_id": "anon-early", "item_id": "sku-9", "timestamp": "2026-11-20T10:00:00Z"}])
     consume(aws, context)
     assert profile(context, "anon-early")[1]["segments"] == [] and profile_updates() == []
+
+
+def test_quality_rolls_up_per_source_and_per_profile(aws, context):
+    status, empty = admin_get(context, "/v1/quality")
+    assert status == 200 and empty == {"sources": [], "profiles": None}
+    drop(aws, context, "customers_semicolon_bom.csv", "customers/crm/2026-10.csv")
+    drop(aws, context, "customers_semicolon_bom.csv", "customers/crm/2026-11.csv")  # same rows again: all duplicates
+    drop(aws, context, "orders.csv.gz", "orders/shop.csv.gz")
+    segments_handler({"id": "sched-1"}, context)
+
+    status, quality = admin_get(context, "/v1/quality")
+    assert status == 200
+    crm, shop = quality["sources"]
+    assert (crm["kind"], crm["source"], crm["imports"], crm["rows_read"]) == ("customers", "crm", 2, 14)
+    # 7 rows each: 4 accepted + 1 duplicate + 2 quarantined, then 0 + 5 + 2.
+    assert (crm["accepted"], crm["duplicates"], crm["quarantined"]) == (4, 6, 4)
+    assert crm["fields"]["email"] == {"filled": 12, "valid": 10, "fill_rate": 1.0, "validity_rate": 0.8333}
+    assert crm["days_since_last_import"] is not None and (shop["kind"], shop["source"]) == ("orders", "default")
+    profiles = quality["profiles"]
+    assert profiles["scored_profiles"] == 4 and sum(profiles["score_bands"].values()) == 4
+    assert 0 < profiles["mean_score"] <= 100

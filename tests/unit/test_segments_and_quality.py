@@ -110,3 +110,49 @@ def test_profiles_sharing_an_email_or_phone_are_flagged_as_possible_duplicates()
     outcome = recompute(profiles, NOW)
     flagged = {r.profile_id for r in outcome.records if "quality:possible_duplicate" in r.labels}
     assert flagged == {"a", "b", "c"} and outcome.counts["quality:possible_duplicate"] == 3
+
+
+def test_profile_summary_bands_missing_fields_and_mean():
+    from functions.profiles.quality import profile_summary
+
+    full = {f: {"value": "x", "source": "crm:a", "at": NOW.isoformat()} for f in
+            ("email", "phone", "first_name", "last_name", "country", "birth_date", "email_opt_in")}
+    only_email = {"email": full["email"]}
+    summary = profile_summary([full, only_email, {}], NOW, possible_duplicates=2)
+    # 100 (good) and round(100 * (0.7/7 + 0.3)) = 40 (poor); the anonymous profile has no score.
+    assert summary["scored_profiles"] == 2 and summary["mean_score"] == 70.0
+    assert summary["score_bands"] == {"poor": 1, "fair": 0, "good": 1}
+    assert summary["missing_fields"]["phone"] == 1 and summary["missing_fields"]["email"] == 0
+    assert summary["possible_duplicates"] == 2
+    assert profile_summary([], NOW, 0)["mean_score"] is None
+
+
+def test_source_quality_sums_imports_per_source_weighting_by_rows():
+    from functions.profiles.quality import source_quality
+    from functions.profiles.schemas import FieldReport, ImportReport
+
+    def report(key, status, rows, parsed, email_filled, email_valid, finished_days_ago, dups=0, quarantined=0):
+        kind = key.split("/")[0]
+        return ImportReport(
+            import_id=key, status=status, kind=kind, source=key.split("/")[1] if key.count("/") > 1 else "default",
+            bucket="b", key=key, size_bytes=1, etag="e", received_at=NOW - timedelta(days=finished_days_ago + 1),
+            finished_at=NOW - timedelta(days=finished_days_ago), rows_read=rows, rows_parsed=parsed,
+            accepted=rows - dups - quarantined, duplicates=dups, quarantined=quarantined,
+            fields={"email": FieldReport(filled=email_filled, valid=email_valid, fill_rate=0, validity_rate=0)},
+        )
+
+    reports = [
+        report("customers/shop/a.csv", "completed", 100, 100, 90, 81, 3, dups=10),
+        report("customers/shop/b.csv", "completed", 900, 900, 810, 810, 1, quarantined=9),
+        report("customers/shop/c.csv", "failed", 0, 0, 0, 0, 0),
+        report("orders/x.csv", "completed", 10, 10, 0, 0, 40),
+        report("orders/y.csv", "running", 0, 0, 0, 0, 0),  # not finished: not counted
+    ]
+    shop, orders = source_quality(reports, NOW)
+    assert (shop["kind"], shop["source"], shop["imports"], shop["failed_imports"]) == ("customers", "shop", 2, 1)
+    assert shop["rows_read"] == 1000 and shop["duplicate_rate"] == 0.01 and shop["quarantine_rate"] == 0.009
+    # Summed, not averaged per import: 900 / 1000 filled, 891 / 900 valid.
+    assert shop["fields"]["email"] == {"filled": 900, "valid": 891, "fill_rate": 0.9, "validity_rate": 0.99}
+    # Freshness comes from the newest completed import: the failed one is newer but brought no data.
+    assert shop["last_import_at"] == NOW - timedelta(days=1) and shop["days_since_last_import"] == 1.0
+    assert (orders["source"], orders["imports"], orders["days_since_last_import"]) == ("default", 1, 40.0)
