@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 Access = Literal["read", "write", "read_write", "put"]
-ResourceKind = Literal["table", "bucket", "bus", "queue"]
+ResourceKind = Literal["table", "bucket", "bus", "queue", "secret"]
 AuthMode = Literal["public", "admin"]
 
 EVENT_SOURCE_PREFIX = "persona."
+PRIVACY_REQUEST_EVENT = "PrivacyRequestAccepted"
+PRIVACY_ANSWER_EVENT = "PrivacyTaskCompleted"
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,15 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A generated random secret (Secrets Manager): signing and pseudonymisation keys."""
+
+    id: str
+    context: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class Schedule:
     id: str
     function: str
@@ -139,6 +150,7 @@ class Topology:
     tables: tuple[Table, ...] = ()
     buckets: tuple[Bucket, ...] = ()
     schedules: tuple[Schedule, ...] = ()
+    secrets: tuple[Secret, ...] = ()
 
     def __post_init__(self) -> None:
         problems = validate(self)
@@ -160,6 +172,12 @@ class Topology:
     def contexts(self) -> list[str]:
         return sorted({f.context for f in self.functions})
 
+    def privacy_contexts(self) -> list[str]:
+        """Contexts that hold personal data: those consuming PrivacyRequestAccepted.
+        A privacy request completes when every one of them has answered."""
+        queues = {r.queue for r in self.rules if PRIVACY_REQUEST_EVENT in r.detail_types}
+        return sorted({self.function(q.consumer).context for q in self.queues if q.id in queues})
+
     def environment(self, function: Function, names: dict[tuple[str, str], str]) -> dict[str, str]:
         """Environment of `function`, given the physical name of each (kind, id)."""
         env = {
@@ -168,6 +186,8 @@ class Topology:
         }
         for grant in function.grants:
             env[env_var(grant.kind, grant.id)] = names[(grant.kind, grant.id)]
+        if function.context == "privacy":
+            env["PRIVACY_CONTEXTS"] = ",".join(self.privacy_contexts())
         env.update(dict(function.env))
         return env
 
@@ -196,6 +216,7 @@ def validate(topology: Topology) -> list[str]:
         "table": topology.tables,
         "bucket": topology.buckets,
         "schedule": topology.schedules,
+        "secret": topology.secrets,
     }
     for kind, items in kinds.items():
         ids = [item.id for item in items]
@@ -208,6 +229,7 @@ def validate(topology: Topology) -> list[str]:
         "bucket": {b.id for b in topology.buckets},
         "queue": queue_ids,
         "bus": {topology.bus},
+        "secret": {s.id for s in topology.secrets},
     }
     for fn in topology.functions:
         if not fn.handler.startswith(f"functions.{fn.context}."):
@@ -242,6 +264,10 @@ def validate(topology: Topology) -> list[str]:
     for queue in topology.queues:
         if queue.id not in fed_queues:
             problems.append(f"queue {queue.id!r}: nothing feeds it (no rule or bucket notification)")
+    answering = {src for r in topology.rules if PRIVACY_ANSWER_EVENT in r.detail_types for src in r.sources}
+    for context in topology.privacy_contexts():
+        if f"{EVENT_SOURCE_PREFIX}{context}" not in answering:
+            problems.append(f"context {context!r} receives {PRIVACY_REQUEST_EVENT} but no rule delivers its {PRIVACY_ANSWER_EVENT}")
     for schedule in topology.schedules:
         if schedule.function not in function_ids:
             problems.append(f"schedule {schedule.id!r}: unknown function {schedule.function!r}")
@@ -253,6 +279,9 @@ def validate(topology: Topology) -> list[str]:
 # --------------------------------------------------------------------------
 
 _PROFILES_RW = Grant("table", "profiles", "read_write")
+_PRIVACY_RW = Grant("table", "privacy", "read_write")
+_BUS = Grant("bus", "persona", "put")
+_PRIVACY_KEYS = Grant("secret", "privacy_keys", "read")
 
 TOPOLOGY = Topology(
     bus="persona",
@@ -299,9 +328,10 @@ TOPOLOGY = Topology(
             reserved_concurrency=1,
             grants=(
                 _PROFILES_RW,
-                Grant("bucket", "crm_drop", "read"),
+                Grant("bucket", "crm_drop", "read_write"),  # an imported export is deleted (data minimisation)
                 Grant("bucket", "quarantine", "write"),
                 Grant("bus", "persona", "put"),
+                Grant("secret", "profiles_keys", "read"),  # suppression list of erased people
             ),
         ),
         Function(
@@ -313,6 +343,60 @@ TOPOLOGY = Topology(
             timeout_s=600,
             reserved_concurrency=1,  # one full recompute at a time
             grants=(_PROFILES_RW, Grant("bus", "persona", "put")),
+        ),
+        Function(
+            id="profiles_privacy",
+            context="profiles",
+            handler="functions.profiles.consumers.privacy_handler",
+            description="Acts on privacy requests for profile data: export, erase (with suppression), rectify",
+            timeout_s=300,
+            grants=(
+                _PROFILES_RW,
+                Grant("bucket", "quarantine", "read_write"),  # rejected rows of an erased person are removed
+                Grant("bucket", "exports", "write"),
+                _BUS,
+                Grant("secret", "profiles_keys", "read"),
+            ),
+        ),
+        Function(
+            id="privacy_api",
+            context="privacy",
+            handler="functions.privacy.handlers.api_handler",
+            description="Consent API and privacy requests (submit, verify, status)",
+            bundle="privacy",
+            grants=(_PRIVACY_RW, _BUS, Grant("bucket", "exports", "read"), _PRIVACY_KEYS),
+        ),
+        Function(
+            id="privacy_admin",
+            context="privacy",
+            handler="functions.privacy.handlers.admin_handler",
+            description="Privacy request queue for the DPO: deadlines, extensions, audit trail, lifting restrictions",
+            grants=(_PRIVACY_RW, _BUS, _PRIVACY_KEYS),
+        ),
+        Function(
+            id="privacy_orchestrator",
+            context="privacy",
+            handler="functions.privacy.consumers.orchestrator_handler",
+            description="Completes privacy requests as contexts answer (builds access bundles); records reported consent",
+            timeout_s=120,
+            reserved_concurrency=1,  # request and consent updates are read-modify-write
+            grants=(_PRIVACY_RW, Grant("bucket", "exports", "read_write"), _BUS, _PRIVACY_KEYS),
+        ),
+        Function(
+            id="privacy_worker",
+            context="privacy",
+            handler="functions.privacy.consumers.worker_handler",
+            description="The privacy context's own part of each request: consents, history, earlier exports",
+            timeout_s=60,
+            grants=(_PRIVACY_RW, Grant("bucket", "exports", "read_write"), _BUS, _PRIVACY_KEYS),
+        ),
+        Function(
+            id="privacy_sweeper",
+            context="privacy",
+            handler="functions.privacy.consumers.sweeper_handler",
+            description="Re-publishes unanswered privacy tasks; flags requests at risk or overdue",
+            timeout_s=120,
+            grants=(_PRIVACY_RW, _BUS, _PRIVACY_KEYS),
         ),
     ),
     routes=(
@@ -326,12 +410,25 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/imports/mappings", "profiles_admin", auth="admin"),
         Route("PUT", "/v1/imports/mappings/{kind}/{source}", "profiles_admin", auth="admin"),
         Route("GET", "/v1/imports/{import_id}", "profiles_admin", auth="admin"),
+        Route("GET", "/v1/consents/{subject_id}", "privacy_api"),
+        Route("PUT", "/v1/consents/{subject_id}", "privacy_api"),
+        Route("POST", "/v1/privacy-requests", "privacy_api"),
+        Route("GET", "/v1/privacy-requests/{request_id}", "privacy_api"),
+        Route("POST", "/v1/privacy-requests/{request_id}/verification", "privacy_api"),
+        Route("GET", "/v1/privacy-requests", "privacy_admin", auth="admin"),
+        Route("POST", "/v1/privacy-requests/{request_id}/extension", "privacy_admin", auth="admin"),
+        Route("POST", "/v1/privacy-requests/{request_id}/lift", "privacy_admin", auth="admin"),
+        Route("GET", "/v1/privacy-requests/{request_id}/audit", "privacy_admin", auth="admin"),
+        Route("GET", "/v1/privacy-outbox", "privacy_admin", auth="admin"),
     ),
     queues=(
         Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),
         Queue(id="profiles_crm_drops", consumer="profiles_crm_import", batch_size=1),
         # Batches of import completions coalesce into one recompute.
         Queue(id="profiles_segments", consumer="profiles_segments", batch_size=10, max_batching_window_s=5),
+        Queue(id="profiles_privacy", consumer="profiles_privacy", batch_size=1),
+        Queue(id="privacy_tasks", consumer="privacy_worker", batch_size=1),
+        Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10),
     ),
     rules=(
         EventRule(
@@ -346,12 +443,35 @@ TOPOLOGY = Topology(
             sources=("persona.profiles",),
             detail_types=("CrmImportCompleted",),
         ),
+        EventRule(
+            id="privacy_requests_to_profiles",
+            queue="profiles_privacy",
+            sources=("persona.privacy",),
+            detail_types=(PRIVACY_REQUEST_EVENT,),
+        ),
+        EventRule(
+            id="privacy_requests_to_privacy",
+            queue="privacy_tasks",
+            sources=("persona.privacy",),
+            detail_types=(PRIVACY_REQUEST_EVENT,),
+        ),
+        EventRule(
+            id="privacy_answers",
+            queue="privacy_orchestration",
+            sources=("persona.profiles", "persona.privacy"),
+            detail_types=(PRIVACY_ANSWER_EVENT, "ConsentReported"),
+        ),
     ),
     schedules=(
         # Recency moves with time; storefront behaviour and identities are picked up here too.
         Schedule(id="segments_hourly", function="profiles_segments", expression="rate(1 hour)", local_interval_s=300),
+        Schedule(id="privacy_sweep_hourly", function="privacy_sweeper", expression="rate(1 hour)", local_interval_s=60),
     ),
-    tables=(Table(id="profiles", context="profiles"),),
+    tables=(Table(id="profiles", context="profiles"), Table(id="privacy", context="privacy")),
+    secrets=(
+        Secret(id="privacy_keys", context="privacy", purpose="Signs verification tokens; keys pseudonyms in proofs of erasure"),
+        Secret(id="profiles_keys", context="profiles", purpose="Keys the hashed identifiers of the CRM-import suppression list"),
+    ),
     buckets=(
         Bucket(
             id="crm_drop",

@@ -35,6 +35,11 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"
@@ -45,9 +50,19 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    status = 410
+    code = "gone"
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
 
 
 class ServiceUnavailable(DomainError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from datetime import UTC, datetime
 from functools import cache
@@ -15,19 +16,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pydantic import ValidationError
 
-from functions.profiles import imports, segmentation
+from functions.profiles import consent_signals, imports, segmentation
 from functions.profiles.crm_import import pipeline
 from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow
 from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded, ProfileUpdated
-from functions.profiles.settings import BusSettings, QuarantineSettings
+from functions.profiles.settings import BusSettings, ExportsSettings, KeySettings, QuarantineSettings
 from functions.profiles.store import profile_store
 from shared import settings
 from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
+from shared.aws.secrets import secret_value
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event
 from shared.observability import for_service
+from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, part_key
+from shared.pseudonyms import pseudonym
 
 obs = for_service("profiles")
 logger = obs.logger
@@ -52,6 +56,9 @@ def _count_interaction(record: SQSRecord) -> None:
     profile_id = customer_id or store.resolve(anonymous_id)
     if store.count_interaction(interaction, profile_id, now):
         _touched.add(profile_id)
+        signal = consent_signals.from_interaction(interaction, profile_id)
+        if signal:
+            _publisher().publish([new_event("ConsentReported", signal, context="profiles", correlation_id=correlation_id)])
     else:
         logger.info("duplicate interaction ignored", extra={"interaction_id": interaction.interaction_id})
 
@@ -122,6 +129,8 @@ def _import(report: ImportReport) -> ImportReport:
         profiles, duplicates = store.merge_chunk(chunk, source=source, at=at)
         written += profiles
         already_stored += duplicates  # rows the pipeline accepted that earlier files had brought
+        signals = consent_signals.from_chunk(chunk.kind, chunk.profiles, at)
+        _publisher().publish([new_event("ConsentReported", s, context="profiles", correlation_id=report.import_id) for s in signals])
 
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as quarantine:
         def on_quarantine(row: QuarantinedRow) -> None:
@@ -129,7 +138,8 @@ def _import(report: ImportReport) -> ImportReport:
 
         try:
             mapping = _load_mapping(drop, report.key, report.kind)
-            tally, unmapped = pipeline.run(report.kind, drop.open(report.key), mapping, on_chunk=on_chunk, on_quarantine=on_quarantine)
+            tally, unmapped = pipeline.run(report.kind, drop.open(report.key), mapping, on_chunk=on_chunk,
+                                           on_quarantine=on_quarantine, is_suppressed=_suppression_check())
         except ImportFailed as exc:
             return imports.failed(report, str(exc), _now())
         tally.add_duplicates(already_stored)
@@ -143,6 +153,23 @@ def _import(report: ImportReport) -> ImportReport:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _key() -> str:
+    return secret_value(settings.load(KeySettings).profiles_keys_secret_name)
+
+
+def _suppression_check():
+    """A row check against the suppression list of erased people (None when it is empty)."""
+    suppressed = profile_store().suppression_list()
+    if not suppressed:
+        return None
+    key = _key()
+
+    def is_suppressed(record: dict[str, str]) -> bool:
+        return any(record.get(f) and pseudonym(record[f], key) in suppressed for f in ("customer_id", "email", "phone"))
+
+    return is_suppressed
 
 
 def _register_drop(record: SQSRecord) -> None:
@@ -168,6 +195,10 @@ def _register_drop(record: SQSRecord) -> None:
             # Received or interrupted while running: importing again is safe (merges are idempotent).
         report = _import(report)
         store.save_import(report)
+        if report.status == "completed":
+            # Data minimisation: the rows now live in profiles (and the quarantine); the
+            # export itself is not kept. A re-drop of the same file is still recognised by its id.
+            ObjectStore(bucket).delete(key)
         _publisher().publish([new_event("CrmImportCompleted", _completion(report), context="profiles", correlation_id=report.import_id)])
         logger.info("import finished", extra={"import_id": report.import_id, "status": report.status, "rows_read": report.rows_read, "accepted": report.accepted,
                                               "duplicates": report.duplicates, "quarantined": report.quarantined})
@@ -214,3 +245,80 @@ def _publisher() -> EventPublisher:
 @obs.tracer.capture_lambda_handler
 def crm_drop_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=_register_drop, processor=_drops, context=context)
+
+
+# ---------------------------------------------------------------- privacy requests
+_privacy = BatchProcessor(event_type=EventType.SQS)
+
+
+def _scrub_quarantine(identifiers: set[str]) -> int:
+    """Remove rejected rows that carry any of the identifiers (exact field match) from quarantine objects."""
+    store = ObjectStore(settings.load(QuarantineSettings).quarantine_bucket_name)
+    wanted = {i.strip().lower() for i in identifiers if i}
+    removed = 0
+    for key in store.keys():
+        with store.open(key) as body:
+            lines = body.read().splitlines()
+        kept = [line for line in lines if not wanted & privacy_fields(json.loads(line)["raw"])]
+        if len(kept) < len(lines):
+            removed += len(lines) - len(kept)
+            if kept:
+                store.put(key, b"\n".join(kept) + b"\n", content_type="application/x-ndjson")
+            else:
+                store.delete(key)
+    return removed
+
+
+def privacy_fields(raw: str) -> set[str]:
+    """The field values of a raw export line, whatever its delimiter or quoting (lower-cased)."""
+    return {f.strip().lower() for f in re.split(r'[,;|"{}:\[\]\s]+', raw) if f.strip()}
+
+
+def _act_on_request(record: SQSRecord) -> None:
+    envelope = envelope_from_body(record.body)
+    accepted = PrivacyRequestAccepted.model_validate(envelope.data)
+    store, now = profile_store(), _now()
+    action, records, key = "nothing_held", 0, None
+    if accepted.type in EXPORTING:
+        tables = store.subject_export(accepted.subject_id)
+        key = part_key(accepted.request_id, "profiles")
+        ObjectStore(settings.load(ExportsSettings).exports_bucket_name).put(key, json.dumps(tables).encode(), content_type="application/json")
+        action, records = ("exported" if tables else "nothing_held"), sum(len(rows) for rows in tables.values())
+    elif accepted.type == "erasure":
+        deleted, identifiers = store.erase_subject(accepted.subject_id)
+        secret = _key()
+        store.suppress({pseudonym(i, secret) for i in identifiers}, now)
+        records = deleted + _scrub_quarantine(identifiers)
+        action = "erased" if records else "nothing_held"
+    elif accepted.type == "rectification":
+        records = store.rectify(accepted.subject_id, _valid_corrections(accepted.corrections or {}), now.isoformat())
+        action = "rectified" if records else "nothing_changed"
+    else:  # restriction, objection: profiles keep the data; ConsentChanged stops its use
+        action = "noted"
+    done = PrivacyTaskCompleted(request_id=accepted.request_id, context="profiles", type=accepted.type, action=action,
+                                records=records, part_key=key, completed_at=now)
+    _publisher().publish([new_event("PrivacyTaskCompleted", done, context="profiles", correlation_id=envelope.metadata.correlation_id)])
+    logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": action, "records": records})
+
+
+def _valid_corrections(corrections: dict[str, str]) -> dict[str, object]:
+    """Corrections checked with the same rules as imported customer rows; invalid ones are left out."""
+    from functions.profiles.crm_import.rows import models
+
+    model = models()["customers"]
+    valid = {}
+    for name, value in corrections.items():
+        try:
+            row = model.model_validate({"customer_id": "x", name: value})
+        except ValidationError:
+            logger.info("correction rejected", extra={"attribute": name})
+            continue
+        valid.update(row.model_dump(mode="json", include={name}, exclude_none=True))
+    return valid
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The profiles context's part of each privacy request."""
+    return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)

@@ -65,7 +65,7 @@ def _finished(report: ImportReport, at: datetime) -> dict:
 def completed(
     report: ImportReport, tally: Tally, *, unmapped: list[str], profiles_written: int, quarantine_key: str | None, at: datetime
 ) -> ImportReport:
-    parsed = max(1, tally.rows_read - tally.unreadable)  # rows that could be split into fields
+    parsed = max(1, tally.rows_read - tally.unreadable - tally.suppressed)  # rows that could be split into fields
     fields = {
         name: FieldReport(
             filled=q.filled,
@@ -79,7 +79,8 @@ def completed(
         update={
             "status": "completed",
             "rows_read": tally.rows_read,
-            "rows_parsed": tally.rows_read - tally.unreadable,
+            "rows_parsed": tally.rows_read - tally.unreadable - tally.suppressed,
+            "suppressed": tally.suppressed,
             "accepted": tally.accepted,
             "duplicates": tally.duplicates,
             "quarantined": tally.quarantined,

@@ -213,7 +213,7 @@ class FieldReport(BaseModel):
 
 
 class ImportReport(BaseModel):
-    """One dropped export. rows_read = accepted + duplicates + quarantined."""
+    """One dropped export. rows_read = accepted + duplicates + quarantined + suppressed."""
 
     import_id: str
     status: Literal["received", "running", "completed", "failed"]
@@ -232,6 +232,7 @@ class ImportReport(BaseModel):
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    suppressed: int = Field(default=0, description="Rows of erased people, skipped (GDPR Art. 17 suppression list)")
     profiles_written: int = 0
     fields: dict[str, FieldReport] = Field(default_factory=dict)
     unmapped_columns: list[str] = Field(default_factory=list)

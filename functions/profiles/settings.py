@@ -13,3 +13,15 @@ class BusSettings(PersonaSettings):
 
 class QuarantineSettings(PersonaSettings):
     quarantine_bucket_name: str
+
+
+class KeySettings(PersonaSettings):
+    profiles_keys_secret_name: str
+
+
+class ExportsSettings(PersonaSettings):
+    exports_bucket_name: str
+
+
+class DropSettings(PersonaSettings):
+    crm_drop_bucket_name: str

@@ -40,6 +40,7 @@ RECENT_PREFIX = "RECENT#"
 RECENT_KEPT = timedelta(days=90)  # DynamoDB TTL removes older interactions
 RECENT_SHOWN = 20
 MAPPING_PREFIX = "MAPPING#"
+SUPPRESSED_PK = "SUPPRESSED"  # keyed hashes of erased people's identifiers
 SEGMENTS_PK = "SEGMENTS"
 CUSTOMER_PREFIX = "CUSTOMER#"
 # One item per customer and kind of import data, so a chunk touches one item per customer.
@@ -268,6 +269,65 @@ class ProfileStore:
                 writes.append({**key, "customer_id": customer_id, **merged})
         self.table.put_many(writes)
         return len(writes), duplicates
+
+    # ------------------------------------------------------------ privacy requests
+    def _subject_items(self, subject_id: str) -> tuple[str, list[dict], list[str]]:
+        """(profile id, every stored item about the person, their linked anonymous ids)."""
+        profile_id = self.resolve(subject_id)
+        keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS] + [_visitor_key(profile_id)]
+        items = self.table.get_many(keys)
+        anonymous_ids = sorted(next((i["anonymous_ids"] for i in items if i["sk"] == "LINKS"), set()))
+        more_keys = [k for a in anonymous_ids for k in (_link_key(a), _visitor_key(a))]
+        items += self.table.get_many(more_keys) if more_keys else []
+        for visitor in (profile_id, *anonymous_ids):
+            items += self.table.query("pk", f"{RECENT_PREFIX}{visitor}")
+        return profile_id, items, anonymous_ids
+
+    def subject_export(self, subject_id: str) -> dict[str, list[dict]]:
+        """Everything held about the person, as tables of rows (access and portability)."""
+        profile_id, items, anonymous_ids = self._subject_items(subject_id)
+        by_sk = {i["sk"]: i for i in items if i["pk"] == f"{CUSTOMER_PREFIX}{profile_id}"}
+        tables: dict[str, list[dict]] = {
+            "identity": [{"profile_id": profile_id, "linked_anonymous_id": a} for a in anonymous_ids] or [{"profile_id": profile_id}],
+            "attributes": [{"attribute": n, **a} for n, a in sorted(by_sk.get("ATTRIBUTES", {}).get("attributes", {}).items())],
+            "orders": [dict(zip(("order_id", *merge.ORDER_FIELDS), (oid, *facts), strict=True))
+                       for oid, facts in sorted(by_sk.get("ORDERS", {}).get("orders", {}).items())],
+            "campaign_reactions": [dict(zip(("campaign_id", "event", "at"), facts, strict=True))
+                                   for facts in by_sk.get("CAMPAIGN", {}).get("events", {}).values()],
+            "interaction_counts": [{"counter": k, "count": v} for i in items if i["sk"] == "COUNTS"
+                                   for k, v in sorted(counters_from_item(i).items())],
+            "recent_interactions": [json.loads(i["interaction"]) for i in items if i["pk"].startswith(RECENT_PREFIX)],
+            "segments": [{"labels": sorted(by_sk["SEGMENTS"]["labels"]), "detail": json.loads(by_sk["SEGMENTS"]["detail"])}]
+            if "SEGMENTS" in by_sk else [],
+        }
+        if not (set(by_sk) - {"LINKS"}) and not tables["interaction_counts"] and not tables["recent_interactions"]:
+            return {}  # nothing held: an empty part, not a fabricated identity row
+        return {name: json.loads(json.dumps(rows, default=str)) for name, rows in tables.items()}
+
+    def erase_subject(self, subject_id: str) -> tuple[int, set[str]]:
+        """Delete every item about the person. (items deleted, identifiers they were known by)."""
+        profile_id, items, anonymous_ids = self._subject_items(subject_id)
+        attributes = next((i["attributes"] for i in items if i["sk"] == "ATTRIBUTES"), {})
+        identifiers = {subject_id, profile_id, *anonymous_ids,
+                       *(str(attributes[f]["value"]) for f in ("email", "phone") if f in attributes)}
+        deleted = self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for i in items)
+        return deleted, identifiers
+
+    def suppress(self, pseudonyms: set[str], now: datetime) -> None:
+        self.table.put_many({"pk": SUPPRESSED_PK, "sk": p, "suppressed_at": now.isoformat()} for p in pseudonyms)
+
+    def suppression_list(self) -> frozenset[str]:
+        return frozenset(i["sk"] for i in self.table.query("pk", SUPPRESSED_PK))
+
+    def rectify(self, subject_id: str, corrections: dict[str, str], at: str) -> int:
+        """Corrected attributes, with the data subject as their source (wins over later imports)."""
+        profile_id = self.resolve(subject_id)
+        key = {"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "ATTRIBUTES"}
+        current = self.table.get(key, consistent=True)
+        attributes, changed = merge.merge_attributes(current, corrections, source=merge.DATA_SUBJECT, at=at)
+        if changed:
+            self.table.put({**key, "customer_id": profile_id, "attributes": attributes})
+        return len(corrections) if changed else 0
 
     def imports(self, limit: int | None = 100) -> list[ImportReport]:
         items = self.table.query("pk", IMPORTS_PK)

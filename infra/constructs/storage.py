@@ -6,9 +6,10 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.topology import Bucket, Table
+from infra.topology import Bucket, Secret, Table
 
 
 def table(scope: Construct, spec: Table, key: kms.IKey) -> dynamodb.Table:
@@ -69,4 +70,15 @@ def bucket(scope: Construct, spec: Bucket, key: kms.IKey, logs: s3.IBucket, *, s
         server_access_logs_bucket=logs,
         server_access_logs_prefix=f"{spec.id}/",
         removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
+def secret(scope: Construct, spec: Secret, key: kms.IKey) -> secretsmanager.Secret:
+    return secretsmanager.Secret(
+        scope,
+        f"{spec.id}-secret",
+        description=spec.purpose,
+        encryption_key=key,
+        generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        removal_policy=RemovalPolicy.RETAIN,  # losing it would orphan suppression-list hashes
     )

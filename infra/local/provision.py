@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,11 @@ def provision(topology: Topology, clients: Any) -> Provisioned:
                 },
             )
         out.names[("bucket", bucket.id)] = name
+
+    for secret in topology.secrets:
+        name = physical_name("secret", secret.id)
+        clients("secretsmanager").create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
+        out.names[("secret", secret.id)] = name
 
     events.create_event_bus(Name=topology.bus)
     out.names[("bus", topology.bus)] = topology.bus

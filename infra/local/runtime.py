@@ -124,6 +124,8 @@ class LocalRuntime:
             )
             self.scheduler = Scheduler(self.topology, self.invoker)
             self.gateway.start()
+            self._set_env({"PERSONA_SITE_URL": f"http://{self.host}:{self.gateway.port}"})
+            settings.reset()
             self.dispatcher.start()
             self.scheduler.start()
         except BaseException:

@@ -44,6 +44,9 @@ class PersonaStack(Stack):
         }
         names.update({("bucket", i): b.bucket_name for i, b in self.buckets.items()})
 
+        self.secrets = {s.id: storage.secret(self, s, self.key) for s in topology.secrets}
+        names.update({("secret", i): s.secret_name for i, s in self.secrets.items()})
+
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for q in topology.queues:
@@ -111,3 +114,5 @@ class PersonaStack(Stack):
             self.bus.grant_put_events_to(fn)
         elif grant.kind == "queue":
             self.queues[grant.id].grant_send_messages(fn)
+        elif grant.kind == "secret":
+            self.secrets[grant.id].grant_read(fn)

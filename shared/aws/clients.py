@@ -24,3 +24,8 @@ def reset() -> None:
     """Drop cached clients (after the endpoint or credentials changed)."""
     client.cache_clear()
     resource.cache_clear()
+    # Powertools parameters keep their own clients and cached values (shared/aws/secrets.py).
+    from aws_lambda_powertools.utilities.parameters import base
+
+    base.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()

@@ -63,12 +63,13 @@ class DynamoTable:
         return count
 
     def query(
-        self, partition_key: str, value: str, *, limit: int | None = None, newest_first: bool = False
+        self, partition_key: str, value: str, *, limit: int | None = None, newest_first: bool = False,
+        sort_key_prefix: str | None = None,
     ) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key(partition_key).eq(value),
-            "ScanIndexForward": not newest_first,
-        }
+        condition = Key(partition_key).eq(value)
+        if sort_key_prefix:
+            condition &= Key("sk").begins_with(sort_key_prefix)
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": not newest_first}
         if limit:
             kwargs["Limit"] = limit
         items: list[dict[str, Any]] = []

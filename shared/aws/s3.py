@@ -29,6 +29,13 @@ class ObjectStore:
         """A streaming body: read it in chunks, never whole."""
         return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"]
 
+    def delete(self, key: str) -> None:
+        client("s3").delete_object(Bucket=self.bucket, Key=key)
+
+    def download_url(self, key: str, expires_s: int) -> str:
+        """A presigned GET URL; whoever holds it can read the object until it expires."""
+        return client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s)
+
     def keys(self, prefix: str = "") -> list[str]:
         paginator = client("s3").get_paginator("list_objects_v2")
         return [obj["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for obj in page.get("Contents", [])]

@@ -62,6 +62,7 @@ def test_every_function_is_configured_from_the_topology(stack, template):
     names = {("table", i): stack.resolve(t.table_name) for i, t in stack.tables.items()}
     names |= {("bucket", i): stack.resolve(b.bucket_name) for i, b in stack.buckets.items()}
     names |= {("queue", i): stack.resolve(q.queue_name) for i, q in stack.queues.items()}
+    names |= {("secret", i): stack.resolve(s.secret_name) for i, s in stack.secrets.items()}
     names[("bus", TOPOLOGY.bus)] = stack.resolve(stack.bus.event_bus_name)
     for spec in TOPOLOGY.functions:
         props = functions[logical_id(stack, stack.functions[spec.id])]["Properties"]
@@ -170,3 +171,19 @@ def test_web_is_served_by_cloudfront_with_origin_access_control(template):
         {"DistributionConfig": Match.object_like({"DefaultRootObject": "index.html",
             "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"})})},
     )
+
+
+def test_secrets_are_generated_encrypted_and_readable_only_where_granted(stack, template):
+    secrets = template.find_resources("AWS::SecretsManager::Secret")
+    assert len(secrets) == len(TOPOLOGY.secrets)
+    assert all(s["Properties"]["GenerateSecretString"]["PasswordLength"] == 64 and "KmsKeyId" in s["Properties"]
+               for s in secrets.values())
+    readers = {f.id for f in TOPOLOGY.functions if any(g.kind == "secret" and g.id == "profiles_keys" for g in f.grants)}
+    secret_id = stack.resolve(stack.get_logical_id(stack.secrets["profiles_keys"].node.default_child))
+    for spec in TOPOLOGY.functions:
+        role = stack.resolve(stack.get_logical_id(stack.functions[spec.id].role.node.default_child))
+        policies = [p for p in template.find_resources("AWS::IAM::Policy").values()
+                    if {"Ref": role} in p["Properties"].get("Roles", [])]
+        can_read = any(s.get("Resource") == {"Ref": secret_id} and "secretsmanager:GetSecretValue" in s["Action"]
+                       for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"])
+        assert can_read == (spec.id in readers), spec.id

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local.gateway import RouteTable, proxy_event
+from infra.local.invoke import Invoker
 from infra.local.provision import REGION, Provisioned, provision
 from infra.topology import TOPOLOGY
 from shared import settings
@@ -16,6 +18,35 @@ from shared.aws import clients
 @dataclass
 class Aws:
     resources: Provisioned
+    invoker: Invoker = field(default_factory=Invoker)
+
+    def api(self, method: str, path: str, body: object = None) -> tuple[int, dict]:
+        """Call the route's function as API Gateway would (the same proxy event as the local gateway)."""
+        route, params, _ = RouteTable(TOPOLOGY.routes).match(method, path.split("?")[0])
+        assert route is not None, f"no route {method} {path}"
+        raw = b"" if body is None else json.dumps(body).encode()
+        event = proxy_event(method, path, {"content-type": "application/json"}, raw, route, params, "127.0.0.1")
+        response = self.invoker.invoke(TOPOLOGY.function(route.function), event)
+        return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+    def pump(self, max_rounds: int = 20) -> int:
+        """Deliver every queued message to its consumer (as event-source mappings do) until all queues are
+        empty; a failed item fails the test. Returns how many messages were delivered."""
+        from infra.local.dispatcher import sqs_event
+
+        delivered = 0
+        for _ in range(max_rounds):
+            moved = 0
+            for queue in TOPOLOGY.queues:
+                messages = self.drain(queue.id)
+                if messages:
+                    result = self.invoker.invoke(TOPOLOGY.function(queue.consumer), sqs_event(messages, self.resources.queue_arns[queue.id]))
+                    assert not (result or {}).get("batchItemFailures"), f"{queue.consumer} failed: {result}"
+                    moved += len(messages)
+            delivered += moved
+            if not moved:
+                return delivered
+        raise AssertionError("queues did not settle")
 
     def client(self, service: str):
         return boto3.client(service, region_name=REGION)

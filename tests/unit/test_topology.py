@@ -77,7 +77,8 @@ def test_env_var_names():
 
 def test_environment_holds_exactly_the_granted_resources():
     fn = TOPOLOGY.function("profiles_crm_import")
-    names = {("table", "profiles"): "t", ("bucket", "crm_drop"): "b", ("bucket", "quarantine"): "q", ("bus", "persona"): "bus"}
+    names = {("table", "profiles"): "t", ("bucket", "crm_drop"): "b", ("bucket", "quarantine"): "q", ("bus", "persona"): "bus",
+             ("secret", "profiles_keys"): "s"}
     env = TOPOLOGY.environment(fn, names)
     assert env == {
         "POWERTOOLS_SERVICE_NAME": "profiles",
@@ -86,6 +87,7 @@ def test_environment_holds_exactly_the_granted_resources():
         "CRM_DROP_BUCKET_NAME": "b",
         "QUARANTINE_BUCKET_NAME": "q",
         "EVENT_BUS_NAME": "bus",
+        "PROFILES_KEYS_SECRET_NAME": "s",
     }
     env = TOPOLOGY.environment(replace(fn, grants=(), env=(("EXTRA", "1"),)), names)
     assert "PROFILES_TABLE_NAME" not in env and env["EXTRA"] == "1"
@@ -94,3 +96,14 @@ def test_environment_holds_exactly_the_granted_resources():
 def test_handler_path_split():
     fn = TOPOLOGY.function("profiles_interactions")
     assert (fn.module, fn.attribute) == ("functions.profiles.consumers", "interactions_handler")
+
+
+def test_privacy_requests_need_an_answer_from_every_context_that_receives_them():
+    assert TOPOLOGY.privacy_contexts() == ["privacy", "profiles"]
+    env = TOPOLOGY.environment(TOPOLOGY.function("privacy_api"), {(g.kind, g.id): "x" for g in TOPOLOGY.function("privacy_api").grants})
+    assert env["PRIVACY_CONTEXTS"] == "privacy,profiles"
+    # A context that receives requests but whose answers no rule delivers is a wiring error.
+    rules = tuple(r for r in TOPOLOGY.rules if r.id != "privacy_answers") + (
+        replace(TOPOLOGY.rules[-1], id="answers_from_privacy_only", sources=("persona.privacy",)),)
+    with pytest.raises(ValueError, match="'profiles' receives PrivacyRequestAccepted"):
+        replace(TOPOLOGY, rules=rules)

@@ -14,7 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-PROTECTED_SOURCES = frozenset({"data_subject"})
+DATA_SUBJECT = "data_subject"  # a rectification request
+PROTECTED_SOURCES = frozenset({DATA_SUBJECT})
 ORDER_FIELDS = ("at", "amount", "currency", "quantity", "items")
 ENGAGEMENT_EVENTS = ("open", "click")
 
@@ -27,7 +28,8 @@ def merge_attributes(
     changed = False
     for name, value in incoming.items():
         current = merged.get(name)
-        if current is not None and (current["value"] == value or current["source"] in PROTECTED_SOURCES):
+        protected = current is not None and current["source"] in PROTECTED_SOURCES and source not in PROTECTED_SOURCES
+        if current is not None and (current["value"] == value or protected):
             continue
         merged[name] = {"value": value, "source": source, "at": at}
         changed = True

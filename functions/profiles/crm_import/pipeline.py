@@ -3,7 +3,8 @@
 Rows are aggregated per profile in chunks of `chunk_rows`, and each chunk is
 handed to `on_chunk` (which merges it into stored profiles), so memory stays
 bounded whatever the file size and writes grow with profiles, not rows.
-Every row ends up counted exactly once: accepted, duplicate or quarantined.
+Every row ends up counted exactly once: accepted, duplicate, quarantined or
+suppressed (the person was erased and must stay out, GDPR Art. 17).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Tally:
     duplicates: int = 0
     quarantined: int = 0
     unreadable: int = 0  # quarantined because the line itself could not be split
+    suppressed: int = 0  # rows of erased people: skipped before validation, never quarantined
     fields: dict[str, FieldQuality] = field(default_factory=dict)
 
     def add_duplicates(self, count: int) -> None:
@@ -148,6 +150,7 @@ def run(
     on_chunk: Callable[[Chunk], None],
     on_quarantine: Callable[[QuarantinedRow], None],
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    is_suppressed: Callable[[dict[str, str]], bool] | None = None,
 ) -> tuple[Tally, list[str]]:
     """Import one export. Returns the tally and the columns nothing was mapped to."""
     try:
@@ -174,7 +177,7 @@ def run(
     seen_orders: dict[int, int] = {}
     chunk = Chunk(kind)
     # Plain locals in the loop: this runs 100k times a second.
-    rows_read = accepted = duplicates = quarantined = unreadable = in_chunk = 0
+    rows_read = accepted = duplicates = quarantined = unreadable = suppressed = in_chunk = 0
 
     try:
         for raw in raw_rows:
@@ -186,6 +189,9 @@ def run(
                 on_quarantine(QuarantinedRow(raw.number, raw.raw, [raw.problem or "unreadable line"]))
                 continue
             record = {name: text for name, index in columns if (text := values[index].strip())}
+            if is_suppressed is not None and is_suppressed(record):
+                suppressed += 1
+                continue
             if len(record) < mapped:
                 empty.update(name for name, _ in columns if name not in record)
             if defaults:
@@ -223,11 +229,11 @@ def run(
     if chunk.profiles:
         chunk.rows = in_chunk
         on_chunk(chunk)
-    parsed = rows_read - unreadable
+    parsed = rows_read - unreadable - suppressed
     for name, quality in tally.fields.items():
         quality.filled = parsed - empty[name]
     tally.rows_read, tally.accepted, tally.duplicates = rows_read, accepted, duplicates
-    tally.quarantined, tally.unreadable = quarantined, unreadable
+    tally.quarantined, tally.unreadable, tally.suppressed = quarantined, unreadable, suppressed
     return tally, unmapped
 
 

@@ -1,0 +1,273 @@
+"""What the privacy context does, over its ports (store, publisher, exports, key).
+
+Handlers and consumers stay thin: they parse, call one of these, map the result.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from functions.privacy import consent, requests, verification
+from functions.privacy.schemas import (
+    ConsentRecord,
+    ConsentSignal,
+    ConsentUpdate,
+    ConsentView,
+    Extension,
+    OutboxMessage,
+    PrivacyRequest,
+    PrivacyRequestIn,
+    RequestStatusView,
+)
+from functions.privacy.store import PrivacyStore
+from shared.consent import ConsentChanged, effective
+from shared.envelope import EventEnvelope, new_event
+from shared.errors import Conflict, NotFound, TooManyRequests
+from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, part_key
+from shared.pseudonyms import pseudonym
+
+CONTEXT = "privacy"
+DOWNLOAD_URL_LIFETIME_S = 15 * 60
+VERIFY_PAGE = "/privacy.html"
+
+
+class Publisher(Protocol):
+    def publish(self, envelopes: list[EventEnvelope]) -> None: ...
+
+
+class Exports(Protocol):
+    def put(self, key: str, body: bytes, *, content_type: str = ...) -> None: ...
+    def open(self, key: str) -> Any: ...
+    def delete(self, key: str) -> None: ...
+    def keys(self, prefix: str = "") -> list[str]: ...
+    def download_url(self, key: str, expires_s: int) -> str: ...
+
+
+@dataclass
+class Privacy:
+    store: PrivacyStore
+    publisher: Publisher
+    key: str  # signs verification tokens and pseudonymises proofs of erasure
+    correlation_id: str = "privacy"
+
+    def _publish(self, name: str, payload: Any) -> None:
+        self.publisher.publish([new_event(name, payload, context=CONTEXT, correlation_id=self.correlation_id)])
+
+    # ------------------------------------------------------------ consent
+    def consent_view(self, subject_id: str) -> ConsentView:
+        current, restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
+        return ConsentView(
+            subject_id=subject_id, purposes=current, restricted=restricted, objections=objections,  # type: ignore[arg-type]
+            effective=effective({p: r.granted for p, r in current.items()}, restricted=restricted, objections=objections),
+            history=self.store.history(subject_id),
+        )
+
+    def record_consent(self, subject_id: str, records: list[ConsentRecord], now: datetime) -> None:
+        current, restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
+        merged, _ = consent.apply(current, records)
+        self._save_and_announce(subject_id, records, merged, restricted, objections, now)
+
+    def update_consent(self, subject_id: str, update: ConsentUpdate, now: datetime) -> ConsentView:
+        self.record_consent(subject_id, consent.records_for(update, now), now)
+        return self.consent_view(subject_id)
+
+    def consent_signal(self, signal: ConsentSignal) -> None:
+        record = consent.signal_record(signal.purpose, signal.granted, signal.at, signal.source)
+        self.record_consent(signal.subject_id, [record], signal.at)
+
+    def set_limits(self, subject_id: str, now: datetime, *, restricted: bool | None = None, objection: str | None = None) -> None:
+        current, was_restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
+        self._save_and_announce(
+            subject_id, [], current, was_restricted if restricted is None else restricted,
+            sorted({*objections, objection}) if objection else objections, now)
+
+    def _save_and_announce(self, subject_id, appended, current, restricted, objections, now) -> None:
+        before = self.store.consent_state(subject_id)
+        self.store.save_consent(subject_id, appended, current, restricted=restricted, objections=objections, now=now)
+        after = effective({p: r.granted for p, r in current.items()}, restricted=restricted, objections=objections)
+        if before is None or effective({p: r.granted for p, r in before[0].items()}, restricted=before[1], objections=before[2]) != after \
+                or (before[1], sorted(before[2])) != (restricted, sorted(objections)):
+            self._publish("ConsentChanged", ConsentChanged(
+                subject_id=subject_id, effective=after, restricted=restricted, objections=objections, changed_at=now))
+
+    # ------------------------------------------------------------ requests
+    def submit(self, body: PrivacyRequestIn, now: datetime, *, site: str) -> PrivacyRequest:
+        recent = [at for at, _ in self.store.subject_request_times(body.subject_id) if now - at < requests.RATE_WINDOW]
+        if len(recent) >= requests.RATE_LIMIT:
+            raise TooManyRequests(f"At most {requests.RATE_LIMIT} requests per person per day; try again tomorrow.")
+        request = requests.new_request(body, now)
+        self.store.save_request(request)
+        self.store.index_request(request)
+        token = verification.issue(self.key, request.request_id, now)
+        link = f"{site}{VERIFY_PAGE}?request={request.request_id}&token={token}"
+        self.store.send(OutboxMessage(
+            message_id=uuid.uuid4().hex, to=request.contact or "", request_id=request.request_id, created_at=now, link=link,
+            subject="Confirm your privacy request",
+            body=(f"We received a {request.type} request for your data. If it was you, confirm it within 24 hours: {link}\n"
+                  f"Or enter this code on the privacy page: {token}\nIf it was not you, ignore this message."),
+        ))
+        self.store.audit(request.request_id, "received", now, type=request.type, due_at=request.due_at.isoformat())
+        return request
+
+    def _request(self, request_id: str) -> PrivacyRequest:
+        request = self.store.get_request(request_id)
+        if request is None:
+            raise NotFound(f"No privacy request {request_id!r}.")
+        return request
+
+    def status(self, request_id: str, token: str | None, now: datetime, exports: Exports | None) -> RequestStatusView:
+        request = self._request(request_id)
+        url = None
+        if token is not None:
+            verification.check(self.key, request_id, token, now)
+            if request.export_key and exports is not None:
+                url = exports.download_url(request.export_key, DOWNLOAD_URL_LIFETIME_S)
+        return _status_view(request, url)
+
+    def verify(self, request_id: str, token: str, contexts: list[str], now: datetime) -> RequestStatusView:
+        request = self._request(request_id)
+        verification.check(self.key, request_id, token, now)
+        if request.status != "pending_verification":
+            return _status_view(request, None)  # verifying twice changes nothing
+        request = requests.verified(request, contexts, now)
+        self.store.save_request(request)
+        self.store.audit(request_id, "verified", now, contexts=contexts)
+        self._accept(request, now)
+        return _status_view(request, None)
+
+    def _accept(self, request: PrivacyRequest, now: datetime) -> None:
+        self._publish("PrivacyRequestAccepted", PrivacyRequestAccepted(
+            request_id=request.request_id, type=request.type, subject_id=request.subject_id, corrections=request.corrections,
+            objection=request.objection, accepted_at=now))
+
+    def task_completed(self, done: PrivacyTaskCompleted, now: datetime, exports: Exports) -> PrivacyRequest | None:
+        request = self.store.get_request(done.request_id)
+        if request is None:
+            return None
+        request, new = requests.record_task(request, done)
+        if not new:
+            return request
+        self.store.save_request(request)
+        self.store.audit(request.request_id, "task_completed", now, context=done.context, action=done.action, records=done.records)
+        if requests.all_answered(request):
+            request = self._finish(request, now, exports)
+        return request
+
+    def _finish(self, request: PrivacyRequest, now: datetime, exports: Exports) -> PrivacyRequest:
+        export_key = None
+        if request.type in EXPORTING:
+            parts = {}
+            for context, task in request.tasks.items():
+                if task.part_key:
+                    with exports.open(task.part_key) as body:
+                        parts[context] = json.loads(body.read())
+            export_key = f"requests/{request.request_id}/bundle.zip"
+            exports.put(export_key, requests.bundle(request, parts, now), content_type="application/zip")
+            for task in request.tasks.values():
+                if task.part_key:
+                    exports.delete(task.part_key)
+        request = requests.completed(request, now, export_key=export_key)
+        if request.type == "erasure":
+            hashed = pseudonym(request.subject_id, self.key)
+            self.store.save_proof(hashed, request.request_id, now)
+            request = requests.pseudonymised(request, hashed)
+        self.store.save_request(request)
+        self.store.audit(request.request_id, "completed", now, export=bool(export_key))
+        return request
+
+    def queue(self, now: datetime, status: str | None, overdue: bool | None) -> list[PrivacyRequest]:
+        out = []
+        for request in self.store.requests():
+            request = request.model_copy(update={"flag": requests.flag(request, now)})
+            if status and request.status != status:
+                continue
+            if overdue is not None and (request.flag == "overdue") != overdue:
+                continue
+            out.append(request)
+        return sorted(out, key=lambda r: r.due_at)
+
+    def extend(self, request_id: str, extension: Extension, now: datetime) -> PrivacyRequest:
+        request = requests.extend(self._request(request_id), extension)
+        self.store.save_request(request)
+        self.store.audit(request_id, "deadline_extended", now, months=extension.months, reason=extension.reason,
+                         due_at=request.due_at.isoformat())
+        return request.model_copy(update={"flag": requests.flag(request, now)})
+
+    def lift_restriction(self, request_id: str, now: datetime) -> PrivacyRequest:
+        request = self._request(request_id)
+        if request.type != "restriction" or request.status != "completed":
+            raise Conflict("Only a completed restriction can be lifted.", code="not_liftable")
+        self.set_limits(request.subject_id, now, restricted=False)
+        request = request.model_copy(update={"status": "lifted"})
+        self.store.save_request(request)
+        self.store.audit(request_id, "restriction_lifted", now)
+        return request
+
+    def sweep(self, now: datetime) -> dict[str, int]:
+        """Re-publish unanswered tasks, flag requests at risk or overdue (audited when the flag changes)."""
+        summary = {"republished": 0, "at_risk": 0, "overdue": 0}
+        for request in self.store.requests():
+            changed = False
+            if requests.needs_republish(request, now):
+                self._accept(request, now)
+                request = request.model_copy(update={"last_published_at": now})
+                self.store.audit(request.request_id, "tasks_republished", now, contexts=requests.unanswered(request))
+                summary["republished"] += 1
+                changed = True
+            flag = requests.flag(request, now)
+            if flag in ("at_risk", "overdue"):
+                summary[flag] += 1
+            if flag != request.flag:
+                if flag in ("at_risk", "overdue"):
+                    self.store.audit(request.request_id, f"flagged_{flag}", now, due_at=request.due_at.isoformat())
+                request = request.model_copy(update={"flag": flag})
+                changed = True
+            if changed:
+                self.store.save_request(request)
+        return summary
+
+    # ------------------------------------------------------------ privacy's own data (the privacy worker)
+    def act_on_own_data(self, accepted: PrivacyRequestAccepted, now: datetime, exports: Exports) -> PrivacyTaskCompleted:
+        subject = accepted.subject_id
+        action, records, key = "nothing_held", 0, None
+        if accepted.type in EXPORTING:
+            view = self.consent_view(subject)
+            own_requests = [self.store.get_request(rid) for _, rid in self.store.subject_request_times(subject)]
+            part = {
+                "consents": [r.model_dump(mode="json") for r in view.purposes.values()],
+                "consent_history": [r.model_dump(mode="json") for r in view.history],
+                "privacy_requests": [
+                    r.model_dump(mode="json", include={"request_id", "type", "status", "received_at", "due_at", "completed_at"})
+                    for r in own_requests if r is not None
+                ],
+            }
+            key = part_key(accepted.request_id, CONTEXT)
+            exports.put(key, json.dumps(part).encode(), content_type="application/json")
+            action, records = "exported", sum(len(rows) for rows in part.values())
+        elif accepted.type == "erasure":
+            records, request_ids = self.store.erase_subject(subject)
+            for request_id in request_ids - {accepted.request_id}:  # earlier access exports of this person
+                for old in exports.keys(f"requests/{request_id}/"):
+                    exports.delete(old)
+                    records += 1
+            action = "erased"
+        elif accepted.type == "restriction":
+            self.set_limits(subject, now, restricted=True)
+            action, records = "restricted", 1
+        elif accepted.type == "objection":
+            self.set_limits(subject, now, objection=accepted.objection)
+            action, records = f"objection_{accepted.objection}_recorded", 1
+        return PrivacyTaskCompleted(request_id=accepted.request_id, context=CONTEXT, type=accepted.type, action=action,
+                                    records=records, part_key=key, completed_at=now)
+
+    def answer(self, done: PrivacyTaskCompleted) -> None:
+        self._publish("PrivacyTaskCompleted", done)
+
+
+def _status_view(request: PrivacyRequest, url: str | None) -> RequestStatusView:
+    return RequestStatusView(request_id=request.request_id, type=request.type, status=request.status, received_at=request.received_at,
+                             due_at=request.due_at, completed_at=request.completed_at, download_url=url)
