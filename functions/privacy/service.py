@@ -250,7 +250,11 @@ class Privacy:
             action, records = "exported", sum(len(rows) for rows in part.values())
         elif accepted.type == "erasure":
             records, request_ids = self.store.erase_subject(subject)
-            for request_id in request_ids - {accepted.request_id}:  # earlier access exports of this person
+            hashed = pseudonym(subject, self.key)
+            for request_id in request_ids - {accepted.request_id}:  # the person's earlier requests and exports
+                earlier = self.store.get_request(request_id)
+                if earlier is not None:
+                    self.store.save_request(requests.pseudonymised(earlier, hashed))
                 for old in exports.keys(f"requests/{request_id}/"):
                     exports.delete(old)
                     records += 1

@@ -1,10 +1,10 @@
 """Persistence of the privacy context (one DynamoDB table, pk/sk).
 
 SUBJECT#<id>  STATE                      current choice per purpose, restriction, objections
-SUBJECT#<id>  HISTORY#<at>#<n>           append-only consent history
+SUBJECT#<id>  HISTORY#<at>#<purpose>#<n> append-only consent history
 SUBJECT#<id>  REQUEST#<received>#<rid>   the subject's requests (rate limit, erasure)
 REQUESTS      <rid>                      a privacy request (the admin queue is this partition)
-AUDIT#<rid>   <at>#<n>                   append-only audit log; no identifiers in it
+AUDIT#<rid>   <written ns>#<n>           append-only audit log; no identifiers in it
 OUTBOX        <at>#<mid>                 messages sent (verification links)
 ERASED#<pseudonym>  <rid>                proof of erasure: hashed id, date, request id
 """
@@ -12,6 +12,7 @@ ERASED#<pseudonym>  <rid>                proof of erasure: hashed id, date, requ
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime
 
@@ -47,7 +48,7 @@ class PrivacyStore:
         """Append history first: a crash in between leaves history complete and the state one step behind."""
         for record in appended:
             self.table.put_if_absent({
-                "pk": _subject(subject_id), "sk": f"HISTORY#{record.at.isoformat()}#{uuid.uuid4().hex[:8]}",
+                "pk": _subject(subject_id), "sk": f"HISTORY#{record.at.isoformat()}#{record.purpose}#{uuid.uuid4().hex[:8]}",
                 "record": record.model_dump_json(),
             })
         self.table.put({
@@ -82,7 +83,8 @@ class PrivacyStore:
     # ------------------------------------------------------------ audit, outbox, proof
     def audit(self, request_id: str, step: str, now: datetime, **detail: object) -> None:
         self.table.put_if_absent({
-            "pk": f"AUDIT#{request_id}", "sk": f"{now.isoformat()}#{uuid.uuid4().hex[:8]}",
+            # Ordered by when it was written (several steps can share one `now`).
+            "pk": f"AUDIT#{request_id}", "sk": f"{time.time_ns():020d}#{uuid.uuid4().hex[:8]}",
             "entry": AuditEntry(at=now, step=step, detail=detail).model_dump_json(),
         })
 

@@ -1,0 +1,296 @@
+"""Privacy end to end over moto: consent, verification, every right across contexts, deadlines."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.parse
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from functions.privacy.store import privacy_store
+from functions.profiles.store import profile_store
+from tests.integration.test_crm_imports import drop
+
+# A TCF v2 string whose core grants purposes 1-10 (CMP 31).
+TCF_ALL = "CPXxRfAPXxRfAAfKABENB-CgAP_AAH_AAAYgF5wAQF5gXnABAXmAAAAA"
+EVENTS = [
+    {"type": "product_view", "anonymous_id": "anon-anna", "item_id": "sku-1", "category": "running-shoes", "timestamp": "2026-11-20T10:00:00Z"},
+    {"type": "identify", "anonymous_id": "anon-anna", "customer_id": "C-1001", "timestamp": "2026-11-20T10:01:00Z"},
+]
+
+
+@pytest.fixture
+def consent_changes(aws):
+    read = aws.capture("ConsentChanged")
+    return lambda: [data for _, data in read()]
+
+
+def submit(aws, subject="C-1001", kind="access", **extra):
+    status, body = aws.api("POST", "/v1/privacy-requests", {"type": kind, "subject_id": subject, "contact": "anna@example.de", **extra})
+    assert status == 202, body
+    return body["request_id"]
+
+
+def token_for(aws, request_id):
+    status, messages = aws.api("GET", "/v1/privacy-outbox")
+    assert status == 200
+    (message,) = [m for m in messages if m["request_id"] == request_id]
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(message["link"]).query)
+    return query["token"][0]
+
+
+def verify(aws, request_id):
+    status, body = aws.api("POST", f"/v1/privacy-requests/{request_id}/verification", {"token": token_for(aws, request_id)})
+    assert status == 200, body
+    aws.pump()
+    return body
+
+
+def anna_everywhere(aws):
+    """Data about C-1001 in every context that exists: profiles (CRM, orders, storefront) and privacy (consent)."""
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    drop(aws, aws_context(), "orders.csv.gz", "orders/shop.csv.gz")
+    status, _ = aws.api("POST", "/v1/events", {"events": EVENTS})
+    assert status == 202
+    assert aws.api("PUT", "/v1/consents/C-1001", {"purposes": {"personalization": True}, "source": "banner", "policy_version": "v3"})[0] == 200
+    aws.pump()
+
+
+def aws_context():
+    from tests.integration.conftest import FakeLambdaContext
+
+    return FakeLambdaContext()
+
+
+def test_consent_is_recorded_per_purpose_with_history_and_published(aws, consent_changes):
+    status, view = aws.api("GET", "/v1/consents/C-9")
+    assert status == 200 and view["purposes"] == {} and not any(view["effective"].values())  # EU default: nothing
+    status, view = aws.api("PUT", "/v1/consents/C-9", {"purposes": {"personalization": True, "email_marketing": True},
+                                                        "source": "banner", "policy_version": "2026-11"})
+    assert status == 200 and view["effective"]["personalization"] and view["purposes"]["email_marketing"]["source"] == "banner"
+    # Withdrawing is as easy as giving; history keeps both.
+    status, view = aws.api("PUT", "/v1/consents/C-9", {"purposes": {"personalization": False}, "source": "privacy_centre", "policy_version": "2026-11"})
+    assert view["effective"] == {"analytics": False, "personalization": False, "email_marketing": True, "sms_marketing": False, "profiling": False}
+    assert [(h["purpose"], h["granted"]) for h in view["history"]] == [("personalization", False), ("personalization", True), ("email_marketing", True)]
+    changes = consent_changes()
+    assert [c["effective"]["personalization"] for c in changes] == [True, False]
+
+
+def test_a_tcf_string_is_decoded_into_purposes_and_a_bad_one_is_a_400(aws):
+    status, view = aws.api("PUT", "/v1/consents/C-8", {"tcf_string": TCF_ALL, "source": "banner", "policy_version": "tcf-4"})
+    assert status == 200 and view["effective"]["personalization"] and view["effective"]["analytics"] and not view["effective"]["email_marketing"]
+    for bad in ("not-a-tcf-string!", "BOEFEAyOEFEAyAHABDENAI4AAAB9vABAASA", ""):  # junk, a TCF v1 string, empty
+        status, body = aws.api("PUT", "/v1/consents/C-8", {"tcf_string": bad, "source": "banner", "policy_version": "x"})
+        assert status == 400, (bad, body)
+    assert aws.api("PUT", "/v1/consents/C-8", {"purposes": {"marketing": True}, "source": "banner", "policy_version": "x"})[0] == 400
+
+
+def test_bad_privacy_requests_get_clear_4xx(aws):
+    cases = [
+        ({"type": "forget_me", "subject_id": "C-1", "contact": "a@b.de"}, 400),
+        ({"type": "access", "contact": "a@b.de"}, 400),
+        ({"type": "rectification", "subject_id": "C-1", "contact": "a@b.de"}, 400),
+        ({"type": "objection", "subject_id": "C-1", "contact": "a@b.de"}, 400),
+        ({"type": "access", "subject_id": "C-1", "contact": "not-an-email"}, 400),
+    ]
+    for body, expected in cases:
+        status, answer = aws.api("POST", "/v1/privacy-requests", body)
+        assert status == expected and answer["error"]["code"] == "invalid_request", body
+    request_id = submit(aws, "C-1")
+    status, body = aws.api("POST", f"/v1/privacy-requests/{request_id}/verification", {"token": "123.forged"})
+    assert status == 403 and body["error"]["code"] == "invalid_token"
+    assert aws.api("GET", "/v1/privacy-requests/ffff")[0] == 404
+
+
+def test_an_expired_token_is_a_410(aws):
+    from functions.privacy import verification
+
+    request_id = submit(aws, "C-1")
+    stale = verification.issue(_key(aws), request_id, datetime.now(UTC) - timedelta(days=2))
+    status, body = aws.api("POST", f"/v1/privacy-requests/{request_id}/verification", {"token": stale})
+    assert status == 410 and body["error"]["code"] == "token_expired"
+
+
+def _key(aws):
+    return aws.client("secretsmanager").get_secret_value(SecretId=aws.name("secret", "privacy_keys"))["SecretString"]
+
+
+def test_requests_are_rate_limited_per_subject(aws):
+    for _ in range(5):
+        submit(aws, "C-77")
+    status, body = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-77", "contact": "a@b.de"})
+    assert status == 429 and body["error"]["code"] == "too_many_requests"
+    submit(aws, "C-78")  # another person is not affected
+
+
+def test_nothing_happens_before_verification(aws):
+    anna_everywhere(aws)
+    request_id = submit(aws, kind="erasure")
+    aws.pump()
+    status, view = aws.api("GET", f"/v1/privacy-requests/{request_id}")
+    assert view["status"] == "pending_verification" and "subject_id" not in view
+    assert profile_store().profile("C-1001") is not None
+
+
+def test_access_gathers_every_context_into_one_bundle(aws):
+    anna_everywhere(aws)
+    request_id = submit(aws)
+    verify(aws, request_id)
+    token = token_for(aws, request_id)
+    status, view = aws.api("GET", f"/v1/privacy-requests/{request_id}?token={token}")
+    assert status == 200 and view["status"] == "completed" and view["download_url"]
+    assert aws.api("GET", f"/v1/privacy-requests/{request_id}")[1]["download_url"] is None  # no token, no link
+    archive = bundle(aws, request_id, view["download_url"])
+    data = json.loads(archive.read("data.json"))
+    assert set(data["contexts"]) == {"profiles", "privacy"}
+    profiles = data["contexts"]["profiles"]
+    assert {a["attribute"] for a in profiles["attributes"]} >= {"email", "first_name"}
+    assert [o["order_id"] for o in profiles["orders"]] == ["O-1", "O-2"]
+    assert profiles["identity"] == [{"profile_id": "C-1001", "linked_anonymous_id": "anon-anna"}]
+    assert data["contexts"]["privacy"]["consents"][0]["purpose"] == "personalization"
+    assert "profiles/orders.csv" in archive.namelist() and archive.read("profiles/orders.csv").decode().startswith("amount,at,currency")
+    steps = [e["step"] for e in aws.api("GET", f"/v1/privacy-requests/{request_id}/audit")[1]["entries"]]
+    assert steps[0] == "received" and steps[1] == "verified" and steps[-1] == "completed" and steps.count("task_completed") == 2
+
+
+def test_access_for_a_subject_without_data_completes_with_an_empty_export(aws):
+    request_id = submit(aws, "C-nobody")
+    verify(aws, request_id)
+    view = aws.api("GET", f"/v1/privacy-requests/{request_id}?token={token_for(aws, request_id)}")[1]
+    assert view["status"] == "completed"
+    data = json.loads(bundle(aws, request_id, view["download_url"]).read("data.json"))
+    assert data["contexts"]["profiles"] == {} and data["contexts"]["privacy"]["consents"] == []
+
+
+def bundle(aws, request_id, download_url) -> zipfile.ZipFile:
+    key = privacy_store().get_request(request_id).export_key
+    assert key in download_url and "Signature" in download_url  # a presigned link to that object
+    return zipfile.ZipFile(io.BytesIO(aws.client("s3").get_object(Bucket=aws.name("bucket", "exports"), Key=key)["Body"].read()))
+
+
+def _traces(aws, identifiers: set[str]) -> list[str]:
+    """Every place in every table, bucket and queue where any identifier still appears."""
+    found = []
+    ddb, s3, sqs = aws.client("dynamodb"), aws.client("s3"), aws.client("sqs")
+    for (kind, rid), name in aws.resources.names.items():
+        if kind == "table":
+            for page in ddb.get_paginator("scan").paginate(TableName=name):
+                for item in page["Items"]:
+                    text = json.dumps(item)
+                    found += [f"{name}: {text[:120]}" for i in identifiers if i in text]
+        elif kind == "bucket":
+            for key in [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=name) for o in p.get("Contents", [])]:
+                body = s3.get_object(Bucket=name, Key=key)["Body"].read()
+                if key.endswith(".gz"):
+                    import gzip
+
+                    body = gzip.decompress(body)
+                if key.endswith(".zip"):
+                    archive = zipfile.ZipFile(io.BytesIO(body))
+                    body = b"".join(archive.read(n) for n in archive.namelist())
+                found += [f"{name}/{key}" for i in identifiers if i.encode() in body or i.encode() in key.encode()]
+    for url in [*aws.resources.queue_urls.values(), *aws.resources.dlq_urls.values()]:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []):
+            found += [f"{url}: message" for i in identifiers if i in message["Body"]]
+    return found
+
+
+def test_erasure_leaves_no_trace_and_later_imports_skip_the_person(aws):
+    anna_everywhere(aws)
+    access_id = submit(aws)  # an earlier access export must go too
+    verify(aws, access_id)
+    identifiers = {"C-1001", "anon-anna", "anna.schmidt@example.de", "anna@example.de"}
+    assert _traces(aws, identifiers)  # the scan does find her before
+
+    request_id = submit(aws, kind="erasure")
+    verify(aws, request_id)
+    assert aws.api("GET", f"/v1/privacy-requests/{request_id}")[1]["status"] == "completed"
+    assert _traces(aws, identifiers) == []
+    # The proof of erasure: hashed id, date, request id; the request itself keeps no identifier.
+    proofs = [i for i in privacy_store().table.scan() if i["pk"].startswith("ERASED#")]
+    assert [p["sk"] for p in proofs] == [request_id]
+    assert privacy_store().get_request(request_id).contact is None
+
+    # A new CRM export with Anna (twice) and others comes in: she stays out, the others are imported.
+    report = drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm-2026-12.csv")
+    assert report["suppressed"] == 2 and report["rows_read"] == report["accepted"] + report["duplicates"] + report["quarantined"] + report["suppressed"]
+    assert profile_store().profile("C-1001") is None and profile_store().profile("C-1002") is not None
+    assert _traces(aws, identifiers) == []
+
+
+def test_rectification_wins_over_later_imports_of_the_old_value(aws):
+    anna_everywhere(aws)
+    request_id = submit(aws, kind="rectification", corrections={"email": "anna@new.example", "phone": "not a phone"})
+    verify(aws, request_id)
+    attributes = profile_store().profile("C-1001").attributes
+    assert attributes["email"].value == "anna@new.example" and attributes["email"].source == "data_subject"
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm-again.csv")  # carries the old address
+    assert profile_store().profile("C-1001").attributes["email"].value == "anna@new.example"
+    tasks = privacy_store().get_request(request_id).tasks
+    assert tasks["profiles"].action == "rectified" and tasks["profiles"].records == 1  # the invalid phone was left out
+
+
+def test_restriction_and_objection_change_what_consent_allows_until_lifted(aws, consent_changes):
+    aws.api("PUT", "/v1/consents/C-5", {"purposes": {p: True for p in ("personalization", "profiling", "email_marketing")},
+                                        "source": "banner", "policy_version": "v1"})
+    objection = submit(aws, "C-5", kind="objection", objection="direct_marketing")
+    verify(aws, objection)
+    view = aws.api("GET", "/v1/consents/C-5")[1]
+    assert view["objections"] == ["direct_marketing"] and not view["effective"]["email_marketing"] and view["effective"]["personalization"]
+    # Granting again does not override an objection (Art. 21(3)).
+    aws.api("PUT", "/v1/consents/C-5", {"purposes": {"email_marketing": True}, "source": "banner", "policy_version": "v1"})
+    assert not aws.api("GET", "/v1/consents/C-5")[1]["effective"]["email_marketing"]
+
+    restriction = submit(aws, "C-5", kind="restriction")
+    verify(aws, restriction)
+    assert not any(aws.api("GET", "/v1/consents/C-5")[1]["effective"].values())
+    status, lifted = aws.api("POST", f"/v1/privacy-requests/{restriction}/lift")
+    assert status == 200 and lifted["status"] == "lifted"
+    assert aws.api("GET", "/v1/consents/C-5")[1]["effective"]["personalization"]
+    assert consent_changes()[-1]["restricted"] is False
+    assert aws.api("POST", f"/v1/privacy-requests/{objection}/lift")[0] == 409
+
+
+def test_crm_opt_outs_and_unsubscribes_become_consent_records(aws):
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    drop(aws, aws_context(), "campaign.jsonl", "campaign/spring.jsonl")
+    aws.api("POST", "/v1/events", {"events": [{"type": "unsubscribe", "customer_id": "C-1002", "timestamp": "2026-11-21T08:00:00Z"}]})
+    aws.pump()
+    sources = {h["source"] for s in ("C-1001", "C-1002", "C-1003") for h in aws.api("GET", f"/v1/consents/{s}")[1]["history"]}
+    assert sources >= {"crm_import", "email_unsubscribe"}
+    c1003 = aws.api("GET", "/v1/consents/C-1003")[1]
+    assert c1003["purposes"]["email_marketing"]["granted"] is False  # unsubscribed in the campaign export
+    assert aws.api("GET", "/v1/consents/C-1002")[1]["purposes"]["email_marketing"]["source"] == "email_unsubscribe"
+
+
+def test_deadlines_extensions_and_the_sweeper(aws):
+    from functions.privacy.consumers import sweeper_handler
+    from tests.integration.conftest import FakeLambdaContext
+
+    request_id = submit(aws, "C-3")
+    request = privacy_store().get_request(request_id)
+    assert request.due_at.month == (request.received_at.month % 12) + 1
+    status, extended = aws.api("POST", f"/v1/privacy-requests/{request_id}/extension", {"months": 2, "reason": "Data in archived systems"})
+    assert status == 200 and extended["extension_months"] == 2
+    assert aws.api("POST", f"/v1/privacy-requests/{request_id}/extension", {"months": 1, "reason": "Still more archives"})[0] == 409
+
+    # A verified request whose profiles task never answered, received long ago: re-published and flagged overdue.
+    stuck = submit(aws, "C-4")
+    status, _ = aws.api("POST", f"/v1/privacy-requests/{stuck}/verification", {"token": token_for(aws, stuck)})
+    aws.drain("profiles_privacy")  # the profiles context "lost" it
+    aws.pump()
+    old = privacy_store().get_request(stuck)
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    privacy_store().save_request(old.model_copy(update={"received_at": long_ago, "due_at": long_ago + timedelta(days=30),
+                                                        "last_published_at": long_ago}))
+    summary = sweeper_handler({"id": "sweep-1"}, FakeLambdaContext())
+    assert summary["republished"] == 1 and summary["overdue"] == 1
+    status, queue = aws.api("GET", "/v1/privacy-requests?overdue=true")
+    assert status == 200 and [r["request_id"] for r in queue["requests"]] == [stuck] and queue["requests"][0]["flag"] == "overdue"
+    aws.pump()  # the re-published task is answered now
+    assert privacy_store().get_request(stuck).status == "completed"
+    steps = [e["step"] for e in aws.api("GET", f"/v1/privacy-requests/{stuck}/audit")[1]["entries"]]
+    assert "tasks_republished" in steps and "flagged_overdue" in steps
