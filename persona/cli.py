@@ -87,6 +87,19 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    from infra.local import outbox
+    from infra.local.runtime import read_state
+
+    try:
+        found = outbox.messages(read_state(args.state_dir))
+    except (FileNotFoundError, OSError) as exc:
+        print(f"persona outbox: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(found, indent=2) if args.json else outbox.render(found))
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     from infra.local.runtime import read_state
 
@@ -117,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     drop.add_argument("--kind", default="customers", choices=("customers", "orders", "campaign"), help="what the file holds (default customers)")
     drop.add_argument("--mapping", help="a mapping file (JSON: columns, delimiter, date_format, ...) uploaded next to the export")
     drop.set_defaults(run=_drop)
+
+    box = commands.add_parser("outbox", parents=[common], help="show the messages sent to data subjects (verification links), newest first")
+    box.add_argument("--json", action="store_true", help="print them as JSON")
+    box.set_defaults(run=_outbox)
 
     status = commands.add_parser("status", parents=[common], help="print the running instance's endpoints")
     status.set_defaults(run=_status)

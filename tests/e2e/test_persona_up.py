@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from infra.topology import TOPOLOGY
 from tests.e2e.conftest import eventually, http
 
 pytestmark = pytest.mark.e2e
@@ -110,7 +111,8 @@ def test_bad_input_is_a_4xx_with_a_message(running):
 
 def test_aws_endpoint_serves_the_topology(running):
     _, endpoints, _ = running
-    assert _aws(endpoints, "dynamodb").list_tables()["TableNames"] == ["persona-profiles"]
+    tables = sorted(f"persona-{t.id}" for t in TOPOLOGY.tables)
+    assert sorted(_aws(endpoints, "dynamodb").list_tables()["TableNames"]) == tables
     # The AWS CLI works against it too, as the README shows.
     cli = subprocess.run(
         [str(Path(sys.executable).parent / "aws"), "--endpoint-url", endpoints["aws_endpoint_url"], "dynamodb", "list-tables", "--output", "json"],
@@ -118,7 +120,7 @@ def test_aws_endpoint_serves_the_topology(running):
         env={**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": endpoints["region"]},
     )
     assert cli.returncode == 0, cli.stderr
-    assert json.loads(cli.stdout)["TableNames"] == ["persona-profiles"]
+    assert sorted(json.loads(cli.stdout)["TableNames"]) == tables
     buckets = {b["Name"] for b in _aws(endpoints, "s3").list_buckets()["Buckets"]}
     assert endpoints["drop_bucket"] in buckets
 
@@ -143,6 +145,31 @@ def test_persona_drop_imports_an_export_with_its_mapping(running, tmp_path):
     (report,) = eventually(finished, timeout_s=60)
     assert (report["status"], report["accepted"], report["size_bytes"]) == ("completed", 3, export.stat().st_size)
     assert http("GET", endpoints["api_url"] + f"/v1/imports/{report['import_id']}", headers=admin)[1] == report
+
+
+def test_a_privacy_request_through_the_outbox_and_verification(running):
+    _, endpoints, state_dir = running
+    api = endpoints["api_url"]
+    events = [{"type": "product_view", "customer_id": "C-E2E", "item_id": "sku-9", "timestamp": datetime.now(UTC).isoformat()}]
+    assert http("POST", api + "/v1/events", {"events": events})[0] == 202
+    assert http("PUT", api + "/v1/consents/C-E2E", {"purposes": {"personalization": True}, "source": "banner", "policy_version": "v1"})[0] == 200
+    admin = {"x-api-key": endpoints["admin_api_key"]}
+    eventually(lambda: http("GET", api + "/v1/profiles/C-E2E", headers=admin)[0] == 200, timeout_s=30)
+
+    status, created = http("POST", api + "/v1/privacy-requests", {"type": "erasure", "subject_id": "C-E2E", "contact": "e2e@example.org"})
+    assert status == 202 and created["status"] == "pending_verification"
+    outbox = subprocess.run([sys.executable, "-m", "persona.cli", "outbox", "--json", "--state-dir", str(state_dir)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert outbox.returncode == 0, outbox.stderr
+    (message,) = [m for m in json.loads(outbox.stdout) if m["request_id"] == created["request_id"]]
+    assert message["to"] == "e2e@example.org" and message["link"].startswith(api + "/privacy.html?request=")
+    token = message["link"].rsplit("token=", 1)[1]
+    assert http("POST", api + f"/v1/privacy-requests/{created['request_id']}/verification", {"token": token})[0] == 200
+
+    done = eventually(lambda: http("GET", api + f"/v1/privacy-requests/{created['request_id']}")[1]["status"] == "completed", timeout_s=60)
+    assert done
+    assert http("GET", api + "/v1/profiles/C-E2E", headers=admin)[0] == 404
+    assert http("GET", api + "/v1/consents/C-E2E")[1]["history"] == []
 
 
 def test_drop_without_a_running_instance_says_so(tmp_path):
