@@ -20,6 +20,7 @@ from infra.constructs import alarms, api, function, messaging, storage, web
 from infra.topology import TOPOLOGY, Grant, Topology
 
 WEB_BUCKET = "web"  # the bucket CloudFront serves
+SENDS_PRIVACY_LINKS = "privacy_api"
 
 
 class PersonaStack(Stack):
@@ -94,6 +95,10 @@ class PersonaStack(Stack):
         self.api = api.rest_api(self, topology.routes, self.functions)
         if WEB_BUCKET in self.buckets:
             self.distribution = web.distribution(self, self.buckets[WEB_BUCKET], self.access_logs, bundling.REPO_ROOT / "web")
+            # Verification links in privacy messages open the privacy centre on this site.
+            for spec in topology.functions:
+                if spec.id == SENDS_PRIVACY_LINKS:
+                    self.functions[spec.id].add_environment("PERSONA_SITE_URL", f"https://{self.distribution.distribution_domain_name}")
 
         self.alarm_topic = sns.Topic(self, "alarms", display_name="Persona alarms", master_key=self.key, enforce_ssl=True)
         for queue_id, dlq in self.dead_letter_queues.items():

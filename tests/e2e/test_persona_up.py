@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -164,6 +165,8 @@ def test_a_privacy_request_through_the_outbox_and_verification(running):
     (message,) = [m for m in json.loads(outbox.stdout) if m["request_id"] == created["request_id"]]
     assert message["to"] == "e2e@example.org" and message["link"].startswith(api + "/privacy.html?request=")
     token = message["link"].rsplit("token=", 1)[1]
+    with urllib.request.urlopen(message["link"], timeout=10) as page:  # the link opens the privacy centre
+        assert page.status == 200 and b"Confirm my request" in page.read()
     assert http("POST", api + f"/v1/privacy-requests/{created['request_id']}/verification", {"token": token})[0] == 200
 
     done = eventually(lambda: http("GET", api + f"/v1/privacy-requests/{created['request_id']}")[1]["status"] == "completed", timeout_s=60)

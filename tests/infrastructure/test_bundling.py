@@ -22,7 +22,7 @@ def test_only_the_recommend_group_carries_the_numeric_stack():
 
 
 def test_group_pins_are_exact():
-    for group in ("lambda", "recommend", "infra", "local"):
+    for group in ("lambda", "privacy", "recommend", "infra", "local"):
         assert all("==" in r for r in group_requirements(group)), group
 
 
@@ -41,3 +41,9 @@ def test_a_real_bundle_is_arm64_and_holds_only_its_context(tmp_path):
     assert (tmp_path / "functions" / "profiles" / "handlers.py").is_file()
     assert not (tmp_path / "functions" / "platform").exists()  # other contexts stay out
     assert not list(tmp_path.rglob("__pycache__/*.cpython-311.pyc")), "host bytecode must not ship"
+
+
+def test_the_privacy_bundle_carries_the_tcf_decoder_for_arm64(tmp_path):
+    assemble(tmp_path, "privacy", "privacy")
+    assert (tmp_path / "iab_tcf").is_dir() and list(tmp_path.glob("bitarray/_bitarray*aarch64*.so"))
+    assert (tmp_path / "functions" / "privacy" / "consent.py").is_file() and not (tmp_path / "functions" / "profiles").exists()

@@ -75,6 +75,9 @@ def test_every_function_is_configured_from_the_topology(stack, template):
         assert props["LoggingConfig"]["LogFormat"] == "JSON"
         assert "LogGroup" in props["LoggingConfig"]
         expected = TOPOLOGY.environment(spec, names) | {"POWERTOOLS_LOG_LEVEL": "INFO"}
+        if spec.id == "privacy_api":  # links in verification messages point at the CloudFront site
+            site = stack.resolve(stack.distribution.distribution_domain_name)
+            expected["PERSONA_SITE_URL"] = {"Fn::Join": ["", ["https://", site]]}
         assert props["Environment"]["Variables"] == expected
 
 
