@@ -348,7 +348,8 @@ TOPOLOGY = Topology(
             id="profiles_privacy",
             context="profiles",
             handler="functions.profiles.consumers.privacy_handler",
-            description="Acts on privacy requests for profile data: export, erase (with suppression), rectify",
+            description="Acts on privacy requests for profile data (export, erase with suppression, rectify) and "
+            "stops segmenting restricted people and those who object to profiling",
             timeout_s=300,
             grants=(
                 _PROFILES_RW,
@@ -448,6 +449,12 @@ TOPOLOGY = Topology(
             queue="profiles_privacy",
             sources=("persona.privacy",),
             detail_types=(PRIVACY_REQUEST_EVENT,),
+        ),
+        EventRule(
+            id="consent_to_profiles",
+            queue="profiles_privacy",
+            sources=("persona.privacy",),
+            detail_types=("ConsentChanged",),
         ),
         EventRule(
             id="privacy_requests_to_privacy",

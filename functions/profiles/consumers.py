@@ -27,6 +27,7 @@ from shared import settings
 from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
 from shared.aws.secrets import secret_value
+from shared.consent import ConsentChanged
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event
 from shared.observability import for_service
@@ -274,8 +275,23 @@ def privacy_fields(raw: str) -> set[str]:
     return {f.strip().lower() for f in re.split(r'[,;|"{}:\[\]\s]+', raw) if f.strip()}
 
 
+def _apply_consent(changed: ConsentChanged, correlation_id: str) -> None:
+    """Restriction or an objection to profiling stops segmenting the person (the data stays);
+    lifting it brings the segments back. Either way the profile is re-segmented now."""
+    stopped = changed.restricted or "profiling" in changed.objections
+    store = profile_store()
+    profile_id = store.resolve(changed.subject_id)
+    if stopped == store.profile_inputs(profile_id).profiling_stopped:
+        return
+    store.set_profiling_stopped(profile_id, stopped)
+    _update_segments({profile_id}, correlation_id)
+
+
 def _act_on_request(record: SQSRecord) -> None:
     envelope = envelope_from_body(record.body)
+    if envelope.metadata.event_name == "ConsentChanged":
+        _apply_consent(ConsentChanged.model_validate(envelope.data), envelope.metadata.correlation_id)
+        return
     accepted = PrivacyRequestAccepted.model_validate(envelope.data)
     store, now = profile_store(), _now()
     action, records, key = "nothing_held", 0, None
@@ -293,7 +309,7 @@ def _act_on_request(record: SQSRecord) -> None:
     elif accepted.type == "rectification":
         records = store.rectify(accepted.subject_id, _valid_corrections(accepted.corrections or {}), now.isoformat())
         action = "rectified" if records else "nothing_changed"
-    else:  # restriction, objection: profiles keep the data; ConsentChanged stops its use
+    else:  # restriction, objection: profiles keep the data; the ConsentChanged that follows stops profiling
         action = "noted"
     done = PrivacyTaskCompleted(request_id=accepted.request_id, context="profiles", type=accepted.type, action=action,
                                 records=records, part_key=key, completed_at=now)
@@ -320,5 +336,5 @@ def _valid_corrections(corrections: dict[str, str]) -> dict[str, object]:
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
 def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The profiles context's part of each privacy request."""
+    """The profiles context's part of each privacy request, and consent limits on profiling."""
     return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)

@@ -28,6 +28,8 @@ class ProfileInputs:
     attributes: dict[str, Any] = field(default_factory=dict)
     previous_labels: list[str] | None = None
     previous_detail: str | None = None
+    # Restricted (Art. 18) or objecting to profiling (Art. 21): the data stays, no segments are made of it.
+    profiling_stopped: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,12 @@ def segment_one(
     parts = [segments.behaviour_segments(inputs.counters, inputs.campaign, personas)]
     if inputs.orders:
         parts.insert(0, segments.purchase_segments(_history(inputs.orders), base.quintiles, as_of))
-    combined = segments.combine(*parts)
+    combined = segments.combine() if inputs.profiling_stopped else segments.combine(*parts)
     previous = inputs.previous_labels or []
     if duplicates is None:
         flagged = DUPLICATE_LABEL in previous
         duplicates = json.loads(inputs.previous_detail or "{}").get("quality", {}).get("possible_duplicates", []) if flagged else []
-    if duplicates:
+    if duplicates and not inputs.profiling_stopped:
         combined.labels = sorted([*combined.labels, DUPLICATE_LABEL])
     detail = asdict(combined)
     detail.pop("labels")

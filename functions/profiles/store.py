@@ -46,7 +46,7 @@ CUSTOMER_PREFIX = "CUSTOMER#"
 # One item per customer and kind of import data, so a chunk touches one item per customer.
 CHUNK_SORT_KEYS = {"customers": "ATTRIBUTES", "orders": "ORDERS", "campaign": "CAMPAIGN"}
 # Every item of a customer profile (read by key: cheaper than a query, and O(1) in moto).
-PROFILE_SORT_KEYS = (*CHUNK_SORT_KEYS.values(), "LINKS", "SEGMENTS")
+PROFILE_SORT_KEYS = (*CHUNK_SORT_KEYS.values(), "LINKS", "SEGMENTS", "LIMITS")
 
 
 VISITOR_PREFIX = "VISITOR#"
@@ -196,6 +196,8 @@ class ProfileStore:
             inputs.previous_labels, inputs.previous_detail = list(item["labels"]), item["detail"]
         elif sort_key == "COUNTS":
             inputs.counters = counters_from_item(item)
+        elif sort_key == "LIMITS":
+            inputs.profiling_stopped = True
 
     def save_segment_record(self, record: SegmentRecord, computed_at: datetime) -> None:
         self.table.put({"pk": f"{CUSTOMER_PREFIX}{record.profile_id}", "sk": "SEGMENTS", "labels": record.labels,
@@ -312,6 +314,16 @@ class ProfileStore:
                        *(str(attributes[f]["value"]) for f in ("email", "phone") if f in attributes)}
         deleted = self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for i in items)
         return deleted, identifiers
+
+    def set_profiling_stopped(self, subject_id: str, stopped: bool) -> str:
+        """Mark (or unmark) the person as not to be profiled; returns their profile id."""
+        profile_id = self.resolve(subject_id)
+        key = {"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "LIMITS"}
+        if stopped:
+            self.table.put({**key, "customer_id": profile_id})
+        else:
+            self.table.delete_many([key])
+        return profile_id
 
     def suppress(self, pseudonyms: set[str], now: datetime) -> None:
         self.table.put_many({"pk": SUPPRESSED_PK, "sk": p, "suppressed_at": now.isoformat()} for p in pseudonyms)

@@ -294,3 +294,23 @@ def test_deadlines_extensions_and_the_sweeper(aws):
     assert privacy_store().get_request(stuck).status == "completed"
     steps = [e["step"] for e in aws.api("GET", f"/v1/privacy-requests/{stuck}/audit")[1]["entries"]]
     assert "tasks_republished" in steps and "flagged_overdue" in steps
+
+
+def test_restriction_stops_segmenting_the_person_until_lifted(aws):
+    from functions.profiles.consumers import segments_handler
+    from tests.integration.conftest import FakeLambdaContext
+
+    anna_everywhere(aws)
+    segments_handler({"id": "sched-1"}, FakeLambdaContext())
+    assert profile_store().profile("C-1001").segments
+    updates = aws.capture("ProfileUpdated")
+    restriction = submit(aws, kind="restriction")
+    verify(aws, restriction)
+    anna = profile_store().profile("C-1001")
+    assert anna.segments == [] and anna.attributes  # data kept, not used
+    assert [data["segments"] for _, data in updates()] == [[]]
+    segments_handler({"id": "sched-2"}, FakeLambdaContext())  # the full recompute honours it too
+    assert profile_store().profile("C-1001").segments == []
+    aws.api("POST", f"/v1/privacy-requests/{restriction}/lift")
+    aws.pump()
+    assert profile_store().profile("C-1001").segments
