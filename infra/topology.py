@@ -466,7 +466,7 @@ TOPOLOGY = Topology(
             id="privacy_answers",
             queue="privacy_orchestration",
             sources=("persona.profiles", "persona.privacy"),
-            detail_types=(PRIVACY_ANSWER_EVENT, "ConsentReported"),
+            detail_types=(PRIVACY_ANSWER_EVENT, "ConsentReported", "IdentityLinked"),
         ),
     ),
     schedules=(

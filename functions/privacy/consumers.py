@@ -36,6 +36,8 @@ def _orchestrate(record: SQSRecord) -> None:
                                                     "status": request.status if request else "unknown_request"})
     elif envelope.metadata.event_name == "ConsentReported":
         service.consent_signal(ConsentSignal.model_validate(envelope.data))
+    elif envelope.metadata.event_name == "IdentityLinked":
+        service.identity_linked(envelope.data["anonymous_id"], envelope.data["customer_id"], _now())
     else:
         raise ValueError(f"unexpected event {envelope.metadata.event_name}")
 
@@ -43,7 +45,8 @@ def _orchestrate(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
 def orchestrator_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Task answers complete requests; consent seen in CRM imports and unsubscribes becomes consent records."""
+    """Task answers complete requests; consent seen in CRM imports and unsubscribes becomes consent records;
+    a visitor's choices carry over to the customer they turn out to be."""
     return process_partial_response(event=event, record_handler=_orchestrate, processor=_orchestration, context=context)
 
 

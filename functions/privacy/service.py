@@ -79,6 +79,18 @@ class Privacy:
         record = consent.signal_record(signal.purpose, signal.granted, signal.at, signal.source)
         self.record_consent(signal.subject_id, [record], signal.at)
 
+    def identity_linked(self, anonymous_id: str, customer_id: str, now: datetime) -> int:
+        """Choices made before logging in (banner, as an anonymous visitor) carry over to the customer
+        for purposes the customer has not decided; returns how many were carried over."""
+        visitor = self.store.consent_state(anonymous_id)
+        if visitor is None:
+            return 0
+        customer, _, _ = self.store.consent_state(customer_id) or ({}, False, [])
+        carried = [r for p, r in visitor[0].items() if p not in customer]
+        if carried:
+            self.record_consent(customer_id, carried, now)
+        return len(carried)
+
     def set_limits(self, subject_id: str, now: datetime, *, restricted: bool | None = None, objection: str | None = None) -> None:
         current, was_restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
         self._save_and_announce(

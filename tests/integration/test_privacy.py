@@ -314,3 +314,13 @@ def test_restriction_stops_segmenting_the_person_until_lifted(aws):
     aws.api("POST", f"/v1/privacy-requests/{restriction}/lift")
     aws.pump()
     assert profile_store().profile("C-1001").segments
+
+
+def test_a_visitors_choices_carry_over_to_the_customer_on_identify(aws):
+    aws.api("PUT", "/v1/consents/anon-42", {"purposes": {"personalization": True, "analytics": True}, "source": "banner", "policy_version": "v1"})
+    aws.api("PUT", "/v1/consents/C-42", {"purposes": {"analytics": False}, "source": "privacy_centre", "policy_version": "v1"})
+    aws.api("POST", "/v1/events", {"events": [{"type": "identify", "anonymous_id": "anon-42", "customer_id": "C-42", "timestamp": "2026-11-20T10:00:00Z"}]})
+    aws.pump()
+    view = aws.api("GET", "/v1/consents/C-42")[1]
+    assert view["effective"]["personalization"] is True  # carried over from the banner
+    assert view["effective"]["analytics"] is False  # the customer's own choice stays
