@@ -67,9 +67,10 @@ class Privacy:
         )
 
     def record_consent(self, subject_id: str, records: list[ConsentRecord], now: datetime) -> None:
-        current, restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
+        before = self.store.consent_state(subject_id)
+        current, restricted, objections = before or ({}, False, [])
         merged, _ = consent.apply(current, records)
-        self._save_and_announce(subject_id, records, merged, restricted, objections, now)
+        self._save_and_announce(subject_id, before, records, merged, restricted, objections, now)
 
     def update_consent(self, subject_id: str, update: ConsentUpdate, now: datetime) -> ConsentView:
         self.record_consent(subject_id, consent.records_for(update, now), now)
@@ -92,13 +93,15 @@ class Privacy:
         return len(carried)
 
     def set_limits(self, subject_id: str, now: datetime, *, restricted: bool | None = None, objection: str | None = None) -> None:
-        current, was_restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
+        before = self.store.consent_state(subject_id)
+        current, was_restricted, objections = before or ({}, False, [])
         self._save_and_announce(
-            subject_id, [], current, was_restricted if restricted is None else restricted,
+            subject_id, before, [], current, was_restricted if restricted is None else restricted,
             sorted({*objections, objection}) if objection else objections, now)
 
-    def _save_and_announce(self, subject_id, appended, current, restricted, objections, now) -> None:
-        before = self.store.consent_state(subject_id)
+    def _save_and_announce(self, subject_id, before, appended, current, restricted, objections, now) -> None:
+        """Save the new state; publish ConsentChanged when what the data may be used for changed
+        (`before` is the stored state it was computed from, None for a new subject)."""
         self.store.save_consent(subject_id, appended, current, restricted=restricted, objections=objections, now=now)
         after = effective({p: r.granted for p, r in current.items()}, restricted=restricted, objections=objections)
         if before is None or effective({p: r.granted for p, r in before[0].items()}, restricted=before[1], objections=before[2]) != after \
