@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 from functions.privacy import consent, requests, verification
@@ -51,8 +53,14 @@ class Exports(Protocol):
 class Privacy:
     store: PrivacyStore
     publisher: Publisher
-    key: str  # signs verification tokens and pseudonymises proofs of erasure
+    # Signs verification tokens and pseudonymises proofs of erasure. Fetched on first use:
+    # the consent routes (the storefront's) never need it, so they never wait for Secrets Manager.
+    key_source: Callable[[], str]
     correlation_id: str = "privacy"
+
+    @cached_property
+    def key(self) -> str:
+        return self.key_source()
 
     def _publish(self, name: str, payload: Any) -> None:
         self.publisher.publish([new_event(name, payload, context=CONTEXT, correlation_id=self.correlation_id)])
@@ -62,7 +70,7 @@ class Privacy:
         current, restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
         return ConsentView(
             subject_id=subject_id, purposes=current, restricted=restricted, objections=objections,  # type: ignore[arg-type]
-            effective=effective({p: r.granted for p, r in current.items()}, restricted=restricted, objections=objections),
+            effective=_usable(current, restricted, objections)[0],
             history=self.store.history(subject_id),
         )
 
@@ -103,11 +111,10 @@ class Privacy:
         """Save the new state; publish ConsentChanged when what the data may be used for changed
         (`before` is the stored state it was computed from, None for a new subject)."""
         self.store.save_consent(subject_id, appended, current, restricted=restricted, objections=objections, now=now)
-        after = effective({p: r.granted for p, r in current.items()}, restricted=restricted, objections=objections)
-        if before is None or effective({p: r.granted for p, r in before[0].items()}, restricted=before[1], objections=before[2]) != after \
-                or (before[1], sorted(before[2])) != (restricted, sorted(objections)):
+        after = _usable(current, restricted, objections)
+        if before is None or _usable(*before) != after:
             self._publish("ConsentChanged", ConsentChanged(
-                subject_id=subject_id, effective=after, restricted=restricted, objections=objections, changed_at=now))
+                subject_id=subject_id, effective=after[0], restricted=restricted, objections=objections, changed_at=now))
 
     # ------------------------------------------------------------ requests
     def submit(self, body: PrivacyRequestIn, now: datetime, *, site: str) -> PrivacyRequest:
@@ -285,6 +292,12 @@ class Privacy:
 
     def answer(self, done: PrivacyTaskCompleted) -> None:
         self._publish("PrivacyTaskCompleted", done)
+
+
+def _usable(current: dict[str, ConsentRecord], restricted: bool, objections: list[str]) -> tuple[dict, bool, list[str]]:
+    """What ConsentChanged tells: effective permissions, restriction, objections."""
+    granted = {p: r.granted for p, r in current.items()}
+    return effective(granted, restricted=restricted, objections=objections), restricted, sorted(objections)
 
 
 def _status_view(request: PrivacyRequest, url: str | None) -> RequestStatusView:

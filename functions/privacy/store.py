@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from functions.privacy.schemas import AuditEntry, ConsentRecord, OutboxMessage, PrivacyRequest
 from functions.privacy.settings import TableSettings
@@ -23,6 +23,8 @@ from shared.aws.dynamodb import DynamoTable
 
 REQUESTS_PK = "REQUESTS"
 OUTBOX_PK = "OUTBOX"
+# Sent messages hold a contact address and a (24-hour) link: DynamoDB TTL removes them after this.
+OUTBOX_KEPT = timedelta(days=30)
 
 
 def _subject(subject_id: str) -> str:
@@ -93,7 +95,8 @@ class PrivacyStore:
 
     def send(self, message: OutboxMessage) -> None:
         self.table.put({"pk": OUTBOX_PK, "sk": f"{message.created_at.isoformat()}#{message.message_id}",
-                        "request_id": message.request_id, "message": message.model_dump_json()})
+                        "request_id": message.request_id, "message": message.model_dump_json(),
+                        "expires_at": int((message.created_at + OUTBOX_KEPT).timestamp())})
 
     def outbox(self) -> list[OutboxMessage]:
         return [OutboxMessage.model_validate_json(i["message"]) for i in self.table.query("pk", OUTBOX_PK, newest_first=True)]

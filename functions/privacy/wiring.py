@@ -21,6 +21,9 @@ def exports() -> ObjectStore:
     return ObjectStore(settings.load(ExportsSettings).exports_bucket_name)
 
 
+def _key() -> str:
+    return secret_value(settings.load(KeySettings).privacy_keys_secret_name)  # cached by Powertools parameters
+
+
 def privacy(correlation_id: str) -> Privacy:
-    key = secret_value(settings.load(KeySettings).privacy_keys_secret_name)  # cached by Powertools parameters
-    return Privacy(privacy_store(), _publisher(), key, correlation_id)
+    return Privacy(privacy_store(), _publisher(), _key, correlation_id)

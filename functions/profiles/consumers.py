@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from datetime import UTC, datetime
 from functools import cache
@@ -16,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pydantic import ValidationError
 
-from functions.profiles import consent_signals, imports, segmentation
+from functions.profiles import consent_signals, imports, segmentation, subject_rights
 from functions.profiles.crm_import import pipeline
 from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow
@@ -253,14 +252,13 @@ _privacy = BatchProcessor(event_type=EventType.SQS)
 
 
 def _scrub_quarantine(identifiers: set[str]) -> int:
-    """Remove rejected rows that carry any of the identifiers (exact field match) from quarantine objects."""
+    """Remove the person's rejected rows from quarantine objects; returns how many went."""
     store = ObjectStore(settings.load(QuarantineSettings).quarantine_bucket_name)
-    wanted = {i.strip().lower() for i in identifiers if i}
     removed = 0
     for key in store.keys():
         with store.open(key) as body:
             lines = body.read().splitlines()
-        kept = [line for line in lines if not wanted & privacy_fields(json.loads(line)["raw"])]
+        kept = subject_rights.without_identifiers(lines, identifiers)
         if len(kept) < len(lines):
             removed += len(lines) - len(kept)
             if kept:
@@ -270,18 +268,13 @@ def _scrub_quarantine(identifiers: set[str]) -> int:
     return removed
 
 
-def privacy_fields(raw: str) -> set[str]:
-    """The field values of a raw export line, whatever its delimiter or quoting (lower-cased)."""
-    return {f.strip().lower() for f in re.split(r'[,;|"{}:\[\]\s]+', raw) if f.strip()}
-
-
 def _apply_consent(changed: ConsentChanged, correlation_id: str) -> None:
     """Restriction or an objection to profiling stops segmenting the person (the data stays);
     lifting it brings the segments back. Either way the profile is re-segmented now."""
     stopped = changed.restricted or "profiling" in changed.objections
     store = profile_store()
     profile_id = store.resolve(changed.subject_id)
-    if stopped == store.profile_inputs(profile_id).profiling_stopped:
+    if stopped == store.profiling_stopped(profile_id):
         return
     store.set_profiling_stopped(profile_id, stopped)
     _update_segments({profile_id}, correlation_id)
@@ -307,7 +300,10 @@ def _act_on_request(record: SQSRecord) -> None:
         records = deleted + _scrub_quarantine(identifiers)
         action = "erased" if records else "nothing_held"
     elif accepted.type == "rectification":
-        records = store.rectify(accepted.subject_id, _valid_corrections(accepted.corrections or {}), now.isoformat())
+        corrections, rejected = subject_rights.valid_corrections(accepted.corrections or {})
+        if rejected:
+            logger.info("corrections rejected", extra={"request_id": accepted.request_id, "attributes": rejected})
+        records = store.rectify(accepted.subject_id, corrections, now.isoformat())
         action = "rectified" if records else "nothing_changed"
     else:  # restriction, objection: profiles keep the data; the ConsentChanged that follows stops profiling
         action = "noted"
@@ -315,22 +311,6 @@ def _act_on_request(record: SQSRecord) -> None:
                                 records=records, part_key=key, completed_at=now)
     _publisher().publish([new_event("PrivacyTaskCompleted", done, context="profiles", correlation_id=envelope.metadata.correlation_id)])
     logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": action, "records": records})
-
-
-def _valid_corrections(corrections: dict[str, str]) -> dict[str, object]:
-    """Corrections checked with the same rules as imported customer rows; invalid ones are left out."""
-    from functions.profiles.crm_import.rows import models
-
-    model = models()["customers"]
-    valid = {}
-    for name, value in corrections.items():
-        try:
-            row = model.model_validate({"customer_id": "x", name: value})
-        except ValidationError:
-            logger.info("correction rejected", extra={"attribute": name})
-            continue
-        valid.update(row.model_dump(mode="json", include={name}, exclude_none=True))
-    return valid
 
 
 @logger.inject_lambda_context

@@ -315,6 +315,9 @@ class ProfileStore:
         deleted = self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for i in items)
         return deleted, identifiers
 
+    def profiling_stopped(self, profile_id: str) -> bool:
+        return self.table.get({"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "LIMITS"}, consistent=True) is not None
+
     def set_profiling_stopped(self, subject_id: str, stopped: bool) -> str:
         """Mark (or unmark) the person as not to be profiled; returns their profile id."""
         profile_id = self.resolve(subject_id)
@@ -336,6 +339,8 @@ class ProfileStore:
         profile_id = self.resolve(subject_id)
         key = {"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "ATTRIBUTES"}
         current = self.table.get(key, consistent=True)
+        if current is None:  # nothing held to correct: a rectification never creates a profile
+            return 0
         attributes, changed = merge.merge_attributes(current, corrections, source=merge.DATA_SUBJECT, at=at)
         if changed:
             self.table.put({**key, "customer_id": profile_id, "attributes": attributes})

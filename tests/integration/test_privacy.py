@@ -324,3 +324,10 @@ def test_a_visitors_choices_carry_over_to_the_customer_on_identify(aws):
     view = aws.api("GET", "/v1/consents/C-42")[1]
     assert view["effective"]["personalization"] is True  # carried over from the banner
     assert view["effective"]["analytics"] is False  # the customer's own choice stays
+
+
+def test_rectifying_someone_we_hold_nothing_about_creates_nothing(aws):
+    request_id = submit(aws, "C-nobody", kind="rectification", corrections={"email": "new@example.org"})
+    verify(aws, request_id)
+    assert profile_store().profile("C-nobody") is None
+    assert privacy_store().get_request(request_id).tasks["profiles"].action == "nothing_changed"

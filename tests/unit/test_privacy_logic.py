@@ -129,8 +129,18 @@ def test_pseudonyms_are_keyed_and_normalised():
 
 
 def test_quarantined_lines_are_matched_on_whole_fields():
-    from functions.profiles.consumers import privacy_fields
+    from functions.profiles.subject_rights import field_values, without_identifiers
 
-    assert {"c-1001", "anna@example.de"} <= privacy_fields('C-1001;"Anna";anna@example.de;DE')
-    assert "c-1001" not in privacy_fields("C-10011;Bob;bob@example.de")
-    assert "c-3" in privacy_fields('{"customer_id": "C-3", "event": "open"}')
+    assert {"c-1001", "anna@example.de"} <= field_values('C-1001;"Anna";anna@example.de;DE')
+    assert "c-1001" not in field_values("C-10011;Bob;bob@example.de")
+    assert "c-3" in field_values('{"customer_id": "C-3", "event": "open"}')
+    lines = [json.dumps({"row": n, "raw": raw, "reasons": []}).encode() for n, raw in
+             enumerate(["C-1001;Anna;ANNA@example.de", "C-10011;Bob;bob@example.de"])]
+    assert without_identifiers(lines, {"anna@example.de"}) == lines[1:]
+
+
+def test_corrections_pass_the_import_rules_or_are_left_out():
+    from functions.profiles.subject_rights import valid_corrections
+
+    valid, rejected = valid_corrections({"email": " Anna@New.Example ", "phone": "not a phone", "country": "de"})
+    assert valid == {"email": "anna@new.example", "country": "DE"} and rejected == ["phone"]
