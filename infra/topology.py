@@ -282,6 +282,7 @@ _PROFILES_RW = Grant("table", "profiles", "read_write")
 _PRIVACY_RW = Grant("table", "privacy", "read_write")
 _BUS = Grant("bus", "persona", "put")
 _PRIVACY_KEYS = Grant("secret", "privacy_keys", "read")
+_RECOMMEND_RW = Grant("table", "recommend", "read_write")
 
 TOPOLOGY = Topology(
     bus="persona",
@@ -399,6 +400,39 @@ TOPOLOGY = Topology(
             timeout_s=120,
             grants=(_PRIVACY_RW, _BUS, _PRIVACY_KEYS),
         ),
+        Function(
+            id="recommend_api",
+            context="recommend",
+            handler="functions.recommend.handlers.api_handler",
+            description="Real-time recommendations: ONNX scoring with rules, consent-aware fallback, creepiness guard",
+            bundle="recommend",
+            memory_mb=1024,  # CPU scales with memory: scoring and the model load are CPU-bound
+            reserved_concurrency=50,
+            grants=(_RECOMMEND_RW, Grant("bucket", "models", "read")),
+        ),
+        Function(
+            id="recommend_admin",
+            context="recommend",
+            handler="functions.recommend.admin.admin_handler",
+            description="Published models and their lineage (marked for retraining after an erasure)",
+            grants=(Grant("bucket", "models", "read"),),
+        ),
+        Function(
+            id="recommend_events",
+            context="recommend",
+            handler="functions.recommend.consumers.events_handler",
+            description="Keeps interaction history (with consent), moves it on IdentityLinked, projects ConsentChanged",
+            timeout_s=60,
+            grants=(_RECOMMEND_RW,),
+        ),
+        Function(
+            id="recommend_privacy",
+            context="recommend",
+            handler="functions.recommend.consumers.privacy_handler",
+            description="Acts on privacy requests: exports or erases history and exposures, marks models for retraining",
+            timeout_s=120,
+            grants=(_RECOMMEND_RW, Grant("bucket", "models", "read_write"), Grant("bucket", "exports", "write"), _BUS),
+        ),
     ),
     routes=(
         Route("GET", "/healthz", "platform_api"),
@@ -421,6 +455,8 @@ TOPOLOGY = Topology(
         Route("POST", "/v1/privacy-requests/{request_id}/lift", "privacy_admin", auth="admin"),
         Route("GET", "/v1/privacy-requests/{request_id}/audit", "privacy_admin", auth="admin"),
         Route("GET", "/v1/privacy-outbox", "privacy_admin", auth="admin"),
+        Route("GET", "/v1/recommendations", "recommend_api"),
+        Route("GET", "/v1/models", "recommend_admin", auth="admin"),
     ),
     queues=(
         Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),
@@ -430,6 +466,8 @@ TOPOLOGY = Topology(
         Queue(id="profiles_privacy", consumer="profiles_privacy", batch_size=1),
         Queue(id="privacy_tasks", consumer="privacy_worker", batch_size=1),
         Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10),
+        Queue(id="recommend_events", consumer="recommend_events", batch_size=100, max_batching_window_s=1),
+        Queue(id="recommend_privacy", consumer="recommend_privacy", batch_size=1),
     ),
     rules=(
         EventRule(
@@ -465,8 +503,26 @@ TOPOLOGY = Topology(
         EventRule(
             id="privacy_answers",
             queue="privacy_orchestration",
-            sources=("persona.profiles", "persona.privacy"),
+            sources=("persona.profiles", "persona.privacy", "persona.recommend"),
             detail_types=(PRIVACY_ANSWER_EVENT, "ConsentReported", "IdentityLinked"),
+        ),
+        EventRule(
+            id="storefront_to_recommend",
+            queue="recommend_events",
+            sources=("persona.profiles",),
+            detail_types=("InteractionRecorded", "IdentityLinked"),
+        ),
+        EventRule(
+            id="consent_to_recommend",
+            queue="recommend_events",
+            sources=("persona.privacy",),
+            detail_types=("ConsentChanged",),
+        ),
+        EventRule(
+            id="privacy_requests_to_recommend",
+            queue="recommend_privacy",
+            sources=("persona.privacy",),
+            detail_types=(PRIVACY_REQUEST_EVENT,),
         ),
     ),
     schedules=(
@@ -474,7 +530,11 @@ TOPOLOGY = Topology(
         Schedule(id="segments_hourly", function="profiles_segments", expression="rate(1 hour)", local_interval_s=300),
         Schedule(id="privacy_sweep_hourly", function="privacy_sweeper", expression="rate(1 hour)", local_interval_s=60),
     ),
-    tables=(Table(id="profiles", context="profiles"), Table(id="privacy", context="privacy")),
+    tables=(
+        Table(id="profiles", context="profiles"),
+        Table(id="privacy", context="privacy"),
+        Table(id="recommend", context="recommend"),
+    ),
     secrets=(
         Secret(id="privacy_keys", context="privacy", purpose="Signs verification tokens; keys pseudonyms in proofs of erasure"),
         Secret(id="profiles_keys", context="profiles", purpose="Keys the hashed identifiers of the CRM-import suppression list"),

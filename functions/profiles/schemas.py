@@ -9,35 +9,23 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from functions.profiles.crm_import.mapping import ColumnMapping
+from shared.interactions import (  # noqa: F401 - re-exported: profiles' own event payloads
+    ConversionRecorded,
+    EventContext,
+    IdentityLinked,
+    InteractionRecorded,
+    InteractionType,
+    RecentInteraction,
+)
 
 MAX_EVENTS_PER_BATCH = 500
 MAX_BATCH_BYTES = 256 * 1024
 # Clocks on phones drift; more than this in the future is a bug, not skew.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
-InteractionType = Literal[
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "purchase",
-    "email_click",
-    "unsubscribe",
-    "identify",
-]
 _NEEDS_ITEM = {"product_view", "add_to_cart", "remove_from_cart"}
 
 Id = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")
-
-
-class EventContext(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    device: Literal["desktop", "mobile", "tablet", "app", "other"] | None = None
-    traffic_source: str | None = Field(default=None, max_length=64)
-    page: str | None = Field(default=None, max_length=2048)
-    locale: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
 
 class TrackingEvent(BaseModel):
@@ -98,49 +86,6 @@ class Rejection(BaseModel):
 class CollectResult(BaseModel):
     accepted: int
     rejected: list[Rejection]
-
-
-class RecentInteraction(BaseModel):
-    """An interaction as a profile keeps it (no ids, no context)."""
-
-    interaction_id: str
-    type: InteractionType
-    occurred_at: datetime
-    item_id: str | None = None
-    category: str | None = None
-    brand: str | None = None
-    query: str | None = None
-    value: Decimal | None = None
-    currency: str | None = None
-
-
-class InteractionRecorded(RecentInteraction):
-    """Payload of the `InteractionRecorded` event."""
-
-    anonymous_id: str | None = None
-    customer_id: str | None = None
-    context: EventContext
-
-
-class IdentityLinked(BaseModel):
-    """Payload of `IdentityLinked`: from now on the anonymous id is this customer."""
-
-    anonymous_id: str
-    customer_id: str
-    linked_at: datetime
-
-
-class ConversionRecorded(BaseModel):
-    """Payload of `ConversionRecorded` (a purchase on the storefront)."""
-
-    interaction_id: str
-    anonymous_id: str | None
-    customer_id: str | None
-    occurred_at: datetime
-    value: Decimal
-    currency: str
-    item_id: str | None = None
-    context: EventContext
 
 
 class InteractionCounts(BaseModel):

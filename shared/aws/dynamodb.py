@@ -64,10 +64,13 @@ class DynamoTable:
 
     def query(
         self, partition_key: str, value: str, *, limit: int | None = None, newest_first: bool = False,
-        sort_key_prefix: str | None = None,
+        sort_key_prefix: str | None = None, sort_key_from: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Items of one partition; `sort_key_from` keeps sort keys >= it (within the prefix)."""
         condition = Key(partition_key).eq(value)
-        if sort_key_prefix:
+        if sort_key_from:
+            condition &= Key("sk").between(sort_key_from, (sort_key_prefix or "") + "\uffff")
+        elif sort_key_prefix:
             condition &= Key("sk").begins_with(sort_key_prefix)
         kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": not newest_first}
         if limit:
@@ -101,6 +104,22 @@ class DynamoTable:
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons", [])
             if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                return False
+            raise
+        return True
+
+    def put_if_newer(self, item: Mapping[str, Any], version_attribute: str) -> bool:
+        """Put `item` unless the stored one has a greater or equal `version_attribute`
+        (out-of-order delivery never lets an older state win); False when it did not."""
+        try:
+            self._table.put_item(
+                Item=dict(item),
+                ConditionExpression="attribute_not_exists(pk) OR #v < :v",
+                ExpressionAttributeNames={"#v": version_attribute},
+                ExpressionAttributeValues={":v": item[version_attribute]},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         return True

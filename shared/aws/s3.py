@@ -29,8 +29,32 @@ class ObjectStore:
         """A streaming body: read it in chunks, never whole."""
         return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"]
 
+    def read(self, key: str) -> bytes | None:
+        """A small object's bytes, or None when there is no such object."""
+        try:
+            return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                return None
+            raise
+
+    def download(self, key: str, path: str) -> None:
+        client("s3").download_file(self.bucket, key, path)
+
     def delete(self, key: str) -> None:
         client("s3").delete_object(Bucket=self.bucket, Key=key)
+
+    def purge_old_versions(self, key: str) -> int:
+        """Delete every noncurrent version of `key` (a versioned bucket keeps them): after an
+        erasure rewrote an object, its earlier content must go too."""
+        paginator = client("s3").get_paginator("list_object_versions")
+        old = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+               for page in paginator.paginate(Bucket=self.bucket, Prefix=key)
+               for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+               if v["Key"] == key and not v["IsLatest"]]
+        for start in range(0, len(old), 1000):
+            client("s3").delete_objects(Bucket=self.bucket, Delete={"Objects": old[start:start + 1000], "Quiet": True})
+        return len(old)
 
     def download_url(self, key: str, expires_s: int) -> str:
         """A presigned GET URL; whoever holds it can read the object until it expires."""

@@ -1,0 +1,137 @@
+"""Queue consumers of the recommend context (SQS batches with partial failures).
+
+- events: InteractionRecorded (history, kept only with personalization consent),
+  IdentityLinked (a visitor's history moves to the customer), ConsentChanged (projection).
+- privacy: the recommend context's part of each privacy request.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.interactions import IdentityLinked, InteractionRecorded
+from functions.recommend.publishing import forget_in_models, models_containing
+from functions.recommend.schemas import ConsentState, HistoryEntry
+from functions.recommend.service import fallback_reason
+from functions.recommend.settings import BusSettings, ConsentPolicySettings, ExportsSettings, ModelsSettings
+from functions.recommend.store import recommend_store
+from shared import settings
+from shared.aws.events import EventPublisher
+from shared.aws.s3 import ObjectStore
+from shared.consent import ConsentChanged
+from shared.consumers import envelope_from_body
+from shared.envelope import new_event
+from shared.observability import for_service
+from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, part_key
+
+obs = for_service("recommend")
+logger = obs.logger
+
+_KEPT_TYPES = frozenset(HistoryEntry.model_fields["type"].annotation.__args__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- events
+_events = BatchProcessor(event_type=EventType.SQS)
+
+
+def _record_interaction(interaction: InteractionRecorded) -> None:
+    if interaction.type not in _KEPT_TYPES or not interaction.item_id:
+        return
+    store = recommend_store()
+    subject = interaction.customer_id or store.resolve(interaction.anonymous_id) or interaction.anonymous_id
+    consents = store.consents([s for s in (subject, interaction.anonymous_id) if s])
+    state = consents.get(subject) or consents.get(interaction.anonymous_id or "")
+    if fallback_reason(state, False, settings.load(ConsentPolicySettings).consent_default_policy) is not None:
+        return  # no personalization consent: nothing is kept for it
+    entry = HistoryEntry(item_id=interaction.item_id, type=interaction.type, at=interaction.occurred_at.astimezone(UTC),
+                         interaction_id=interaction.interaction_id)
+    store.add_history(subject, [entry])
+
+
+def _apply_consent(changed: ConsentChanged) -> None:
+    store = recommend_store()
+    state = ConsentState(personalization=changed.effective["personalization"], email_marketing=changed.effective["email_marketing"],
+                         restricted=changed.restricted, objections=list(changed.objections), changed_at=changed.changed_at)
+    if not store.set_consent(changed.subject_id, state):
+        return  # an older change delivered late
+    withdrawn = not state.personalization and not state.restricted
+    if withdrawn:
+        # Withdrawn consent or an objection ends the purpose: the history kept for it goes.
+        # A restriction (Art. 18) keeps the data stored, unused, until it is lifted.
+        removed = store.erase_history({changed.subject_id})
+        logger.info("history removed after consent withdrawal", extra={"records": removed})
+
+
+def _on_event(record: SQSRecord) -> None:
+    envelope = envelope_from_body(record.body)
+    logger.set_correlation_id(envelope.metadata.correlation_id)
+    name = envelope.metadata.event_name
+    if name == "InteractionRecorded":
+        _record_interaction(InteractionRecorded.model_validate(envelope.data))
+    elif name == "IdentityLinked":
+        linked = IdentityLinked.model_validate(envelope.data)
+        recommend_store().link(linked.anonymous_id, linked.customer_id)
+    elif name == "ConsentChanged":
+        _apply_consent(ConsentChanged.model_validate(envelope.data))
+    else:
+        raise ValueError(f"unexpected event {name!r}")  # a wiring mistake: let it reach the DLQ
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def events_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=_on_event, processor=_events, context=context)
+
+
+# ---------------------------------------------------------------- privacy requests
+_privacy = BatchProcessor(event_type=EventType.SQS)
+
+
+def _act_on_request(record: SQSRecord) -> None:
+    envelope = envelope_from_body(record.body)
+    accepted = PrivacyRequestAccepted.model_validate(envelope.data)
+    store, now = recommend_store(), _now()
+    models = ObjectStore(settings.load(ModelsSettings).models_bucket_name)
+    subject_ids = store.identifiers(accepted.subject_id)
+    action, records, key = "nothing_held", 0, None
+    if accepted.type in EXPORTING:
+        tables = store.subject_export(subject_ids)
+        trained_on = models_containing(models, subject_ids)
+        if trained_on:
+            tables["models_trained_on_your_data"] = [{"model_version": v} for v in trained_on]
+        key = part_key(accepted.request_id, "recommend")
+        ObjectStore(settings.load(ExportsSettings).exports_bucket_name).put(key, json.dumps(tables).encode(), content_type="application/json")
+        action, records = ("exported" if tables else "nothing_held"), sum(len(rows) for rows in tables.values())
+    elif accepted.type == "erasure":
+        deleted = store.erase(subject_ids)
+        marked = forget_in_models(models, subject_ids, accepted.request_id, now)
+        records = deleted + len(marked)
+        action = "erased" if records else "nothing_held"
+        if marked:
+            logger.info("models marked for retraining", extra={"request_id": accepted.request_id, "versions": marked})
+    elif accepted.type == "rectification":
+        action = "nothing_to_rectify"  # interactions are facts, not attributes; profiles holds the attributes
+    else:  # restriction, objection: the ConsentChanged that follows stops (or ends) their use here
+        action = "noted"
+    done = PrivacyTaskCompleted(request_id=accepted.request_id, context="recommend", type=accepted.type, action=action,
+                                records=records, part_key=key, completed_at=now)
+    publisher = EventPublisher(settings.load(BusSettings).event_bus_name)
+    publisher.publish([new_event("PrivacyTaskCompleted", done, context="recommend", correlation_id=envelope.metadata.correlation_id)])
+    logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": action, "records": records})
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The recommend context's part of each privacy request."""
+    return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)
