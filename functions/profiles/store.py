@@ -279,7 +279,9 @@ class ProfileStore:
         keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS] + [_visitor_key(profile_id)]
         items = self.table.get_many(keys)
         anonymous_ids = sorted(next((i["anonymous_ids"] for i in items if i["sk"] == "LINKS"), set()))
-        more_keys = [k for a in anonymous_ids for k in (_link_key(a), _visitor_key(a))]
+        # Before identifying, a visitor had a profile of its own (counts, segments): it is theirs too.
+        more_keys = [k for a in anonymous_ids for k in (_link_key(a), _visitor_key(a),
+                                                        *({"pk": f"{CUSTOMER_PREFIX}{a}", "sk": sk} for sk in PROFILE_SORT_KEYS))]
         items += self.table.get_many(more_keys) if more_keys else []
         for visitor in (profile_id, *anonymous_ids):
             items += self.table.query("pk", f"{RECENT_PREFIX}{visitor}")

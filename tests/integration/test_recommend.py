@@ -1,0 +1,198 @@
+"""Recommendations end to end over moto: a model trained with `models/`, published to the
+models bucket, served through the API with consent, history, exposures and privacy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from functions.privacy.store import privacy_store
+from functions.recommend.artifacts import METADATA_FILE, ModelMetadata, subject_hash
+from functions.recommend.publishing import publish_catalog, publish_model
+from functions.recommend.store import recommend_store
+from infra.local.demo_catalog import Interaction, demo_catalog, simulate_shoppers, write_interactions
+from shared import settings
+from shared.aws.s3 import ObjectStore
+from tests.integration.test_privacy import _traces, submit, verify
+
+NOW = datetime.now(UTC)
+# Anna bought rain gear before; her purchases are in the training data of the demo model.
+ANNA = [Interaction("C-1001", "sku-2003", "purchase", NOW - timedelta(days=20)),
+        Interaction("C-1001", "sku-6002", "purchase", NOW - timedelta(days=20))]
+
+
+def _train(folder: Path, factors: int) -> Path:
+    from models.data import load_interactions
+    from models.train import train_model
+
+    catalog = demo_catalog()
+    rows = simulate_shoppers(catalog, shoppers=600) + ANNA
+    train_model(load_interactions(write_interactions(rows, folder / "interactions.csv")), folder / "model", factors=factors)
+    return folder / "model"
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    """Two model versions trained on the demo shop (once per test session)."""
+    first = _train(tmp_path_factory.mktemp("model-a"), factors=16)
+    second = _train(tmp_path_factory.mktemp("model-b"), factors=24)
+    return first, second
+
+
+@pytest.fixture
+def shop(aws, trained):
+    bucket = ObjectStore(aws.name("bucket", "models"))
+    publish_catalog(bucket, demo_catalog())
+    publish_model(bucket, trained[0])
+    return bucket
+
+
+def recommend(aws, **query) -> dict:
+    status, body = aws.api("GET", "/v1/recommendations?" + "&".join(f"{k}={v}" for k, v in query.items()))
+    assert status == 200, body
+    return body
+
+
+def consent(aws, subject, personalization=True):
+    status, body = aws.api("PUT", f"/v1/consents/{subject}", {"purposes": {"personalization": personalization},
+                                                               "source": "banner", "policy_version": "v1"})
+    assert status == 200, body
+    aws.pump()
+
+
+def browse(aws, *events):
+    stamp = datetime.now(UTC)
+    batch = [{"timestamp": (stamp - timedelta(seconds=len(events) - i)).isoformat(), **e} for i, e in enumerate(events)]
+    status, body = aws.api("POST", "/v1/events", {"events": batch})
+    assert status == 202 and not body["rejected"], body
+    aws.pump()
+
+
+def view(item, **ids):
+    return {"type": "product_view", "item_id": item, **ids}
+
+
+def test_consented_visitor_gets_recommendations_from_what_they_browsed_a_minute_ago(aws, shop):
+    consent(aws, "anon-v1")
+    browse(aws, view("sku-8001", anonymous_id="anon-v1"), view("sku-8002", anonymous_id="anon-v1"))  # tents
+    first = recommend(aws, placement="home", anonymous_id="anon-v1", n=5)
+    assert first["personalized"] and first["model_version"]
+    assert first["items"][0]["reason"]["code"] == "viewed" and first["items"][0]["reason"]["basis_item_id"] in {"sku-8001", "sku-8002"}
+    assert {"tents", "sleeping-bags"} & {i["category"] for i in first["items"]}
+    browse(aws, *[view(f"sku-10{n:03d}", anonymous_id="anon-v1") for n in (1, 2, 3)])  # then cycling gear
+    second = recommend(aws, placement="home", anonymous_id="anon-v1", n=5)
+    assert [i["item_id"] for i in second["items"]] != [i["item_id"] for i in first["items"]]
+    assert second["items"][0]["category"] in {"cycling", "sports-nutrition", "water-bottles"}
+
+
+def test_unknown_visitors_and_withdrawn_consent_get_the_neutral_answer(aws, shop):
+    browse(aws, view("sku-8001", anonymous_id="anon-v2"))
+    answer = recommend(aws, placement="home", anonymous_id="anon-v2")
+    assert answer == {**answer, "personalized": False, "fallback_reason": "unknown_visitor"} and len(answer["items"]) == 10
+    assert recommend_store().history(["anon-v2"], 10) == []  # nothing kept without consent
+
+    consent(aws, "anon-v2")
+    browse(aws, view("sku-8001", anonymous_id="anon-v2"))
+    assert recommend(aws, placement="home", anonymous_id="anon-v2")["personalized"]
+    consent(aws, "anon-v2", personalization=False)
+    assert recommend(aws, placement="home", anonymous_id="anon-v2")["fallback_reason"] == "no_consent"
+    assert recommend_store().history(["anon-v2"], 10) == []  # withdrawal ends the purpose: the history went
+
+
+def test_restriction_and_objection_change_the_next_answer(aws, shop):
+    consent(aws, "C-7")
+    browse(aws, view("sku-5001", customer_id="C-7"), view("sku-5002", customer_id="C-7"))
+    assert recommend(aws, placement="home", user_id="C-7")["personalized"]
+    restriction = submit(aws, "C-7", kind="restriction")
+    verify(aws, restriction)
+    assert recommend(aws, placement="home", user_id="C-7")["fallback_reason"] == "restricted"
+    assert recommend_store().history(["C-7"], 10)  # restricted data stays stored, unused
+    assert aws.api("POST", f"/v1/privacy-requests/{restriction}/lift")[0] == 200
+    aws.pump()
+    assert recommend(aws, placement="home", user_id="C-7")["personalized"]
+    objection = submit(aws, "C-7", kind="objection", objection="profiling")
+    verify(aws, objection)
+    assert recommend(aws, placement="home", user_id="C-7")["fallback_reason"] == "objection"
+
+
+def test_a_visitors_history_follows_them_when_they_log_in(aws, shop):
+    consent(aws, "anon-v3")
+    browse(aws, view("sku-9001", anonymous_id="anon-v3"), view("sku-9002", anonymous_id="anon-v3"))
+    browse(aws, {"type": "identify", "anonymous_id": "anon-v3", "customer_id": "C-8"})
+    answer = recommend(aws, placement="home", user_id="C-8")  # the customer's consent came over from the visitor
+    assert answer["personalized"] and answer["items"][0]["reason"]["basis_item_id"] in {"sku-9001", "sku-9002"}
+    assert recommend(aws, placement="home", anonymous_id="anon-v3")["personalized"]  # the old cookie resolves to C-8
+
+
+def test_items_shown_too_often_are_rested(aws, shop):
+    consent(aws, "C-9")
+    browse(aws, view("sku-1001", customer_id="C-9"))
+    first = {i["item_id"] for i in recommend(aws, placement="home", user_id="C-9", n=3)["items"]}
+    for _ in range(2):
+        recommend(aws, placement="home", user_id="C-9", n=3)
+    later = {i["item_id"] for i in recommend(aws, placement="home", user_id="C-9", n=3)["items"]}
+    assert not first & later  # shown three times in a week: rested
+
+
+def test_placements_through_the_api(aws, shop):
+    product = recommend(aws, placement="product", anonymous_id="anon-v4", item_id="sku-1001", same_brand="true", n=5)
+    assert not product["personalized"] and {i["brand"] for i in product["items"]} == {"Stride"}
+    assert product["items"][0]["reason"]["code"] == "same_brand"
+    cart = recommend(aws, placement="cart", anonymous_id="anon-v4", item_id="sku-1001", n=5)
+    assert cart["items"][0]["reason"]["code"] == "bought_together"
+    assert {"socks", "running-apparel", "sports-nutrition"} & {i["category"] for i in cart["items"]}
+
+
+def test_a_newly_published_model_serves_without_a_deploy(aws, shop, trained, monkeypatch):
+    monkeypatch.setenv("MODEL_CHECK_INTERVAL_S", "0")
+    settings.reset()
+    before = recommend(aws, placement="home", anonymous_id="anon-v5")["model_version"]
+    newer = publish_model(shop, trained[1])
+    after = recommend(aws, placement="home", anonymous_id="anon-v5")["model_version"]
+    assert before != after == newer
+
+
+def test_without_a_published_model_the_answer_is_empty_not_an_error(aws):
+    answer = recommend(aws, placement="home", anonymous_id="anon-v6")
+    assert answer["items"] == [] and answer["fallback_reason"] == "no_model"
+
+
+@pytest.mark.parametrize("query, code", [
+    ("placement=home", "missing_subject"),
+    ("placement=email&anonymous_id=a-1", "missing_user_id"),
+    ("placement=product&anonymous_id=a-1", "missing_item_id"),
+    ("placement=product&anonymous_id=a-1&item_id=no-such-sku", "unknown_item"),
+    ("placement=shelf&anonymous_id=a-1", "invalid_request"),
+    ("placement=home&anonymous_id=a-1&n=0", "invalid_request"),
+    ("placement=home&anonymous_id=a-1&n=500", "invalid_request"),
+    ("placement=home&anonymous_id=a-1&locale=Germany", "invalid_request"),
+    ("placement=home&anonymous_id=bad%20id", "invalid_request"),
+])
+def test_bad_parameters_are_a_clear_400(aws, shop, query, code):
+    status, body = aws.api("GET", f"/v1/recommendations?{query}")
+    assert status == 400 and body["error"]["code"] == code and body["error"]["message"]
+
+
+def test_erasure_removes_history_and_marks_the_models_trained_on_the_person(aws, shop, trained):
+    consent(aws, "C-1001")
+    browse(aws, view("sku-2001", customer_id="C-1001", anonymous_id="anon-anna"))
+    recommend(aws, placement="home", user_id="C-1001")  # an exposure too
+    access = submit(aws, "C-1001")
+    verify(aws, access)
+    assert privacy_store().get_request(access).tasks["recommend"].action == "exported"
+
+    status, models = aws.api("GET", "/v1/models")
+    assert status == 200 and models[0]["serving"] and not models[0]["retrain_required"]
+    subjects_before = models[0]["subjects"]
+    erasure = submit(aws, "C-1001", kind="erasure")
+    verify(aws, erasure)
+    assert aws.api("GET", f"/v1/privacy-requests/{erasure}")[1]["status"] == "completed"
+    model = aws.api("GET", "/v1/models")[1][0]
+    assert model["retrain_required"] and model["erasures"] == 1 and model["subjects"] == subjects_before - 1
+    metadata = ModelMetadata.model_validate_json(shop.read(f"models/{model['model_version']}/{METADATA_FILE}"))
+    hashed = {subject_hash(metadata.lineage.salt, s) for s in ("C-1001", "anon-anna")}
+    assert _traces(aws, {"C-1001", "anon-anna", *hashed}) == []
+    versions = aws.client("s3").list_object_versions(Bucket=shop.bucket, Prefix=f"models/{model['model_version']}/{METADATA_FILE}")
+    assert len(versions["Versions"]) == 1  # the old lineage is not kept as a noncurrent version
