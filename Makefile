@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@# Real data for tests and the demo: CDNOW's orders ship inside lifetimes; its own
 	@# dependencies (pandas, scipy, autograd) are not needed to read the file.
 	$(BIN)/python -m pip install --quiet --no-deps "lifetimes==0.11.3"
+	@# MovieLens 100k ships inside recbole: data only (the recommender's quality tests), none of its code.
+	$(BIN)/python -m pip install --quiet --no-deps "recbole==1.2.1"
 	@touch $@
 
 install: $(STAMP)

@@ -1,5 +1,5 @@
 """Recommender training, ONNX export and evaluation (the recommend context's offline side).
 
-Empty until the recommendations work lands; kept so the layout of DESIGN.md holds
-and `pyproject.toml` already packages it.
+`persona train`, `persona evaluate` and `persona recommend-batch` delegate here; the
+artifact contract with serving is functions/recommend/artifacts.py. See README.md.
 """

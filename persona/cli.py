@@ -1,6 +1,6 @@
 """`persona`: drive Persona from a shell. Subcommands stay thin and delegate to
 the module that owns the work (`infra/local/` for the local runtime,
-`infra/openapi.py` for the API contract)."""
+`infra/openapi.py` for the API contract, `models/` for the recommender)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import json
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.data import Interactions
 
 DEFAULT_STATE_DIR = Path(".persona")
 
@@ -32,7 +38,10 @@ def _up(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stopped.set())
     try:
         if args.demo:
-            result = demo.load(endpoints)
+            result = demo.load(endpoints, Path(args.state_dir))
+            shop = result["shop"]
+            print(f"persona: demo shop: {shop['products']} products; model {shop['model_version']} trained on "
+                  f"{shop['trained_on']} interactions", flush=True)
             print(f"persona: demo data: {result['events']['accepted']} storefront events accepted", flush=True)
             if "dropped" in result:
                 print(f"persona: demo data: CDNOW orders dropped into {result['dropped']} (imported in the background; see /v1/imports)", flush=True)
@@ -111,6 +120,87 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reporting_data_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Bad input to a models command is the user's to fix: its message and exit code 2, no traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        from models.data import DataError
+
+        try:
+            return command(args)
+        except DataError as exc:
+            print(f"persona {args.command}: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _note(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _describe(data: Interactions) -> str:
+    skipped = f" ({data.skipped} rows without item interest skipped)" if data.skipped else ""
+    return f"{len(data.user_ids)} users, {len(data.item_ids)} items, {len(data)} interactions from {data.source}{skipped}"
+
+
+@_reporting_data_errors
+def _train(args: argparse.Namespace) -> int:
+    from models.data import load_interactions
+    from models.train import train_model
+
+    started = time.perf_counter()
+    data = load_interactions(args.interactions)
+    _note(f"persona train: {_describe(data)}")
+    if args.evaluate:
+        _note("persona train: evaluating on the hold-out split first...")
+    metadata = train_model(data, args.out, algorithm=args.algorithm, factors=args.factors, evaluate=args.evaluate)
+    _note(f"persona train: {metadata.model_version} written to {args.out} in {time.perf_counter() - started:.1f} s")
+    for name, value in metadata.metrics.items():
+        _note(f"  {name:<14}{value:.4f}")
+    print(json.dumps({"model_dir": str(args.out), "model_version": metadata.model_version, "metrics": metadata.metrics}))
+    return 0
+
+
+@_reporting_data_errors
+def _evaluate(args: argparse.Namespace) -> int:
+    from models.data import load_interactions
+    from models.evaluate import compare
+
+    started = time.perf_counter()
+    data = load_interactions(args.interactions)
+    _note(f"persona evaluate: {_describe(data)}")
+    comparison = compare(data, k=args.k, factors=args.factors, with_implicit=args.implicit, progress=lambda line: _note(f"persona evaluate: {line}"))
+    _note(f"persona evaluate: done in {time.perf_counter() - started:.1f} s ({comparison.split['evaluated_users']} users evaluated)")
+    print(json.dumps(comparison.as_json(), indent=2) if args.json else comparison.table())
+    return 0
+
+
+@_reporting_data_errors
+def _recommend_batch(args: argparse.Namespace) -> int:
+    from models.batch import Recommender, read_user_ids, recommend_batch
+    from models.data import load_interactions
+
+    recommender = Recommender(args.model)
+    users = read_user_ids(args.users)
+    interactions = load_interactions(args.interactions) if args.interactions else None
+    if interactions is None:
+        _note("persona recommend-batch: no --interactions, so nobody has a history: everyone gets the most popular items")
+    personalized = 0
+    for recommendation in recommend_batch(recommender, users, args.n, interactions):
+        personalized += recommendation["personalized"]
+        print(json.dumps(recommendation))
+    _note(f"persona recommend-batch: {len(users)} users, {personalized} personalized, {len(users) - personalized} popular items")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="persona", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -141,6 +231,32 @@ def build_parser() -> argparse.ArgumentParser:
     spec = commands.add_parser("openapi", parents=[common], help="regenerate functions/platform/openapi.json from the handlers")
     spec.add_argument("--check", action="store_true", help="only check that the committed document is current")
     spec.set_defaults(run=_openapi)
+
+    # Choices and defaults are spelled out rather than read from models.train: importing
+    # it here would load numpy for every command, `persona up` included.
+    data_help = "interactions: CSV (user_id,item_id[,weight][,timestamp][,type]), JSON lines of InteractionRecorded, or movielens-100k"
+    train = commands.add_parser("train", help="train a recommender and write its model folder (model.onnx, metadata.json, copurchase.npz)")
+    train.add_argument("--interactions", required=True, help=data_help)
+    train.add_argument("--out", required=True, type=Path, help="the model folder to write")
+    train.add_argument("--algorithm", default="lrla", choices=("lrla", "ials"), help="lrla: low-rank linear autoencoder (default); ials: implicit ALS")
+    train.add_argument("--factors", type=_positive_int, default=64, help="latent factors (default 64)")
+    train.add_argument("--evaluate", action="store_true", help="also measure the settings on the hold-out split and record the metrics")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="compare our recommenders, popularity and implicit's ALS on a hold-out split")
+    evaluate.add_argument("--interactions", required=True, help=data_help)
+    evaluate.add_argument("--k", type=_positive_int, default=10, help="length of the ranked lists (default 10)")
+    evaluate.add_argument("--factors", type=_positive_int, default=64, help="latent factors (default 64)")
+    evaluate.add_argument("--no-implicit", dest="implicit", action="store_false", help="leave implicit's ALS out (it fits a grid of settings)")
+    evaluate.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    evaluate.set_defaults(run=_evaluate)
+
+    batch = commands.add_parser("recommend-batch", help="print top-n items per user as JSON lines, using the model's ONNX graph")
+    batch.add_argument("--model", required=True, type=Path, help="a model folder written by `persona train`")
+    batch.add_argument("--users", required=True, help="user ids, one per line or a CSV with a user_id column")
+    batch.add_argument("--n", type=_positive_int, default=10, help="items per user (default 10)")
+    batch.add_argument("--interactions", help="where the users' histories come from (same formats as train); without it everyone gets popular items")
+    batch.set_defaults(run=_recommend_batch)
     return parser
 
 

@@ -1,8 +1,10 @@
-"""Demo data loaded by `persona up`: a few visitors browsing the storefront, and
-CDNOW's real orders as a CRM export.
+"""Demo data loaded by `persona up`: the demo shop (catalog and a model trained on its
+simulated shoppers), a few visitors browsing the storefront, and CDNOW's real orders
+as a CRM export.
 
-Everything goes in the way real data would: events through the public API,
-the export through the drop bucket (S3 notification, queue, import function).
+Everything goes in the way real data would: the model through `persona train` and the
+models bucket, consent and events through the public API, the export through the drop
+bucket (S3 notification, queue, import function).
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from functions.recommend.publishing import publish_catalog, publish_model
+from infra.local.demo_catalog import demo_catalog, simulate_shoppers, write_interactions
 from infra.local.drop import drop
 from infra.local.runtime import Endpoints
+from shared.aws.s3 import ObjectStore
 
+# Items of the demo catalog the demo visitors touch (id, category, brand).
 CATALOG = [
     ("sku-1001", "running-shoes", "Stride"),
     ("sku-1002", "running-shoes", "Aero"),
     ("sku-2001", "rain-jackets", "Nordwand"),
     ("sku-3001", "socks", "Stride"),
 ]
+# The demo visitors agreed to personalization in the consent banner.
+CONSENTING = ("anon-demo-1", "cust-demo-42")
 
 
 def demo_events(now: datetime | None = None) -> list[dict[str, Any]]:
@@ -58,20 +66,39 @@ def cdnow_orders() -> Path | None:
     return path if path.is_file() else None
 
 
-def load(endpoints: Endpoints) -> dict[str, Any]:
-    """Post the storefront events and drop CDNOW's orders into the CRM drop bucket.
+def open_shop(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
+    """Publish the demo catalog and a model trained on the demo shoppers (about a second)."""
+    from models.data import load_interactions
+    from models.train import train_model
+
+    catalog = demo_catalog()
+    interactions = write_interactions(simulate_shoppers(catalog), workdir / "demo" / "interactions.csv")
+    metadata = train_model(load_interactions(interactions), workdir / "demo" / "model")
+    bucket = ObjectStore(endpoints.buckets["models"])
+    publish_catalog(bucket, catalog)
+    return {"products": len(catalog.items), "model_version": publish_model(bucket, workdir / "demo" / "model"),
+            "trained_on": metadata.interactions}
+
+
+def _call(endpoints: Endpoints, method: str, path: str, body: Any) -> Any:
+    request = urllib.request.Request(f"{endpoints.api_url}{path}", data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"}, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def load(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
+    """Open the demo shop, post the storefront events and drop CDNOW's orders into the
+    CRM drop bucket.
 
     The import runs in the background (about 25 s for 23,570 customers locally);
     `GET /v1/imports` shows its report when done.
     """
-    request = urllib.request.Request(
-        f"{endpoints.api_url}/v1/events",
-        data=json.dumps({"events": demo_events()}).encode(),
-        headers={"content-type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        summary = {"events": json.loads(response.read())}
+    summary: dict[str, Any] = {"shop": open_shop(endpoints, workdir)}
+    for subject in CONSENTING:
+        _call(endpoints, "PUT", f"/v1/consents/{subject}",
+              {"purposes": {"analytics": True, "personalization": True}, "source": "banner", "policy_version": "demo-1"})
+    summary["events"] = _call(endpoints, "POST", "/v1/events", {"events": demo_events()})
     orders = cdnow_orders()
     if orders is not None:
         summary["dropped"] = drop(orders, "orders", endpoints, mapping=DEMO_DATA / "cdnow.mapping.json")

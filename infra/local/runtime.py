@@ -44,6 +44,7 @@ BASE_ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "local",
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the console
+    "MODEL_CHECK_INTERVAL_S": "2",  # a newly published model serves within seconds (AWS: every minute)
 }
 
 
