@@ -80,6 +80,20 @@ def _drop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from infra.local.publish import PublishError, publish, use_local_instance
+    from infra.local.runtime import read_state
+
+    try:
+        bucket = args.bucket or use_local_instance(read_state(args.state_dir))
+        for line in publish(bucket, args.model, args.catalog, args.rules):
+            print(f"published {line}" if not line.startswith("warning") else line)
+    except (PublishError, FileNotFoundError) as exc:
+        print(f"persona publish: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from infra import openapi
 
@@ -227,6 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", parents=[common], help="print the running instance's endpoints")
     status.set_defaults(run=_status)
+
+    pub = commands.add_parser("publish", parents=[common], help="publish a trained model, the catalog and/or rules to the models bucket")
+    pub.add_argument("--model", type=Path, help="a model folder written by `persona train`")
+    pub.add_argument("--catalog", type=Path, help="the product feed: JSON {\"items\": [{item_id, title, category, brand, price, stock, ...}]}")
+    pub.add_argument("--rules", type=Path, help="business rules: JSON (see functions/recommend/rules.py)")
+    pub.add_argument("--bucket", help="a models bucket in AWS (default credentials); without it, the running local instance's")
+    pub.set_defaults(run=_publish)
 
     spec = commands.add_parser("openapi", parents=[common], help="regenerate functions/platform/openapi.json from the handlers")
     spec.add_argument("--check", action="store_true", help="only check that the committed document is current")

@@ -255,9 +255,12 @@ def _popular(query: Query, model: ScoringModel, catalog: CatalogIndex, exclude: 
         return _Picks(np.zeros(0, np.int64), np.zeros(0, np.float32), [], exclude)
     top = np.argpartition(-scores, k - 1)[:k]
     top = top[np.argsort(-scores[top], kind="stable")]
-    in_area = query.market is not None and catalog.restricted_markets is not None
-    code = "popular_in_area" if in_area else "trending" if model.trending.any() else "popular"
-    reasons = [_reason("new_arrival" if not model.popularity[i] and catalog.new_arrival[i] else code, catalog, None) for i in top]
+    code = "trending" if model.trending.any() else "popular"
+    # "In your area" only where it is true: items sold in the shopper's market and not everywhere.
+    local = (catalog.restricted_markets & catalog.market_items[query.market]
+             if query.market in catalog.market_items else np.zeros_like(catalog.known))
+    reasons = [_reason("popular_in_area" if local[i] else "new_arrival" if not model.popularity[i] and catalog.new_arrival[i]
+                       else code, catalog, None) for i in top]
     return _Picks(top, scores[top].astype(np.float32), reasons, exclude)
 
 

@@ -51,3 +51,17 @@ def test_the_demo_imports_cdnow_and_segments_it(demo):
     assert by_name["customer:new"] + by_name["customer:returning"] == 23_570
     status, profile = get(endpoints, "/v1/profiles/00002")
     assert status == 200 and profile["orders"]["order_count"] == 2 and profile["segments"]
+
+
+def test_the_demo_shop_recommends_to_its_consenting_visitor(demo):
+    _, endpoints, _ = demo
+    api = endpoints["api_url"] + "/v1/recommendations?placement=home&n=5"
+
+    def personalized():
+        status, answer = http("GET", api + "&anonymous_id=anon-demo-1")
+        return answer if status == 200 and answer["personalized"] else None
+
+    answer = eventually(personalized, timeout_s=60)  # the visitor's views arrive through the queue
+    assert len(answer["items"]) == 5 and answer["items"][0]["reason"]["basis_item_id"] in {"sku-1001", "sku-1002"}
+    stranger = http("GET", api + "&anonymous_id=anon-nobody")[1]
+    assert not stranger["personalized"] and stranger["fallback_reason"] == "unknown_visitor" and len(stranger["items"]) == 5

@@ -175,6 +175,32 @@ def test_a_privacy_request_through_the_outbox_and_verification(running):
     assert http("GET", api + "/v1/consents/C-E2E")[1]["history"] == []
 
 
+def test_train_and_publish_a_model_that_serves_without_a_restart(running, tmp_path):
+    from infra.local.demo_catalog import demo_catalog, simulate_shoppers, write_interactions
+
+    _, endpoints, state_dir = running
+    url = endpoints["api_url"] + "/v1/recommendations?placement=product&item_id=sku-1001&anonymous_id=anon-e2e"
+    assert http("GET", url)[1]["fallback_reason"] == "no_model"  # nothing published yet: neutral, not a 5xx
+
+    catalog = demo_catalog()
+    (tmp_path / "catalog.json").write_text(catalog.model_dump_json())
+    interactions = write_interactions(simulate_shoppers(catalog, shoppers=300), tmp_path / "interactions.csv")
+    persona = [sys.executable, "-m", "persona.cli"]
+    trained = subprocess.run([*persona, "train", "--interactions", str(interactions), "--out", str(tmp_path / "model")],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert trained.returncode == 0, trained.stderr
+    published = subprocess.run([*persona, "publish", "--model", str(tmp_path / "model"), "--catalog", str(tmp_path / "catalog.json"),
+                                "--state-dir", str(state_dir)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert published.returncode == 0 and "published model" in published.stdout, published.stderr
+    version = json.loads((tmp_path / "model" / "metadata.json").read_text())["model_version"]
+    answer = eventually(lambda: (a := http("GET", url)[1])["model_version"] == version and a, timeout_s=20)
+    assert answer["items"] and answer["items"][0]["reason"]["text"].startswith("Similar to ")
+
+    bad = subprocess.run([*persona, "publish", "--catalog", str(interactions), "--state-dir", str(state_dir)],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "catalog" in bad.stderr and "not valid" in bad.stderr
+
+
 def test_drop_without_a_running_instance_says_so(tmp_path):
     export = tmp_path / "c.csv"
     export.write_text("id\n1\n")

@@ -259,7 +259,8 @@ def test_markets_limit_items_and_name_the_area(shop):
     fr = _run(shop, reason="no_consent", market="FR")
     de = _run(shop, reason="no_consent", market="DE")
     assert "shoes-0" not in _ids(fr) and _ids(de)[0] == "shoes-0"
-    assert fr.items[0].reason.code == "popular_in_area"
+    assert de.items[0].reason.code == "popular_in_area" and de.items[1].reason.code == "popular"
+    assert fr.items[0].reason.code == "popular"
 
 
 @pytest.mark.parametrize("state, email, expected", [
