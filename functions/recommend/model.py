@@ -6,7 +6,6 @@ rules become boolean masks and nothing loops over the catalog in Python.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -145,7 +144,3 @@ def index_catalog(catalog: Catalog, item_ids: list[str], rules: RecommendRules, 
         index.restricted_markets = column(lambda i: bool(i.markets), bool, False)
         index.market_items = {m: column(lambda i, m=m: m in i.markets, bool, False) for m in markets}
     return index
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
