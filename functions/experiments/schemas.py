@@ -1,0 +1,106 @@
+"""Boundary models of the experiments context: the experiment definition an analyst
+submits, with every rule that makes a test readable checked up front (clear 4xx).
+
+An experiment is either A/B/n (`variants` with weights summing to 1) or multivariate
+(`factors`: each factor's levels; the variants are the full factorial, equal weights).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Key = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+Metric = Literal["conversion_rate", "revenue_per_visitor", "average_order_value", "retention", "engagement"]
+Status = Literal["draft", "running", "stopped"]
+Device = Literal["desktop", "mobile", "tablet", "app", "other"]
+MAX_VARIANTS = 24  # beyond this no retailer's traffic reaches a result
+
+
+class Variant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=128, pattern=r"^[a-z0-9][a-z0-9_=|.-]*$",
+                     description="Multivariate arms are named factor=level|factor=level")
+    weight: float = Field(gt=0, le=1)
+
+
+class Targeting(BaseModel):
+    """Who qualifies; every condition given must hold. Conditions on profile data
+    (`segments`) apply only to units that allow personalization (see assignment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segments: list[str] = Field(default_factory=list, description="Any of these segments, e.g. rfm:champions")
+    markets: list[str] = Field(default_factory=list, description="Country codes, e.g. DE")
+    devices: list[Device] = Field(default_factory=list)
+    visitor: Literal["new", "returning"] | None = None
+    traffic_sources: list[str] = Field(default_factory=list, description="e.g. email, instagram")
+
+
+class ExperimentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Key
+    hypothesis: str = Field(min_length=1, max_length=2000)
+    variants: list[Variant] | None = Field(default=None, description="A/B/n; the first is the control")
+    factors: dict[str, list[str]] | None = Field(default=None, description="Multivariate: levels per factor (full factorial)")
+    primary_metric: Metric
+    secondary_metrics: list[Metric] = Field(default_factory=list)
+    targeting: Targeting = Field(default_factory=Targeting)
+    coverage: float = Field(default=1.0, gt=0, le=1, description="Share of qualifying units in the test")
+    layer: str | None = Field(default=None, min_length=1, max_length=64, description="Experiments of one layer never share a unit")
+    layer_share: float = Field(default=1.0, gt=0, le=1, description="Share of the layer's traffic this experiment takes")
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _readable_test(self) -> ExperimentIn:
+        if (self.variants is None) == (self.factors is None):
+            raise ValueError("give either variants (A/B/n) or factors (multivariate), not both or neither")
+        arms = self.arms()
+        if not 2 <= len(arms) <= MAX_VARIANTS:
+            raise ValueError(f"an experiment needs 2 to {MAX_VARIANTS} variants; this one has {len(arms)}")
+        keys = [a.key for a in arms]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"variant keys must be unique: {sorted({k for k in keys if keys.count(k) > 1})}")
+        total = sum(a.weight for a in arms)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"variant weights must sum to 1; they sum to {total:g}")
+        if self.primary_metric in self.secondary_metrics:
+            raise ValueError("the primary metric cannot also be a secondary one")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+    def arms(self) -> list[Variant]:
+        """The variants, the full factorial for a multivariate test (`hero=b|cta=shop`)."""
+        if self.variants is not None:
+            return self.variants
+        factors = self.factors or {}
+        for name, levels in factors.items():
+            if not levels or len(set(levels)) != len(levels):
+                raise ValueError(f"factor {name!r} needs distinct levels")
+        combos = list(itertools.product(*([f"{n}={lvl}" for lvl in levels] for n, levels in sorted(factors.items()))))
+        return [Variant(key="|".join(c).lower(), weight=1 / len(combos)) for c in combos] if factors else []
+
+
+class ExperimentPatch(BaseModel):
+    """What may change after creation. Variants and factors of a running test may not:
+    that would make its results meaningless (stop it and start a new one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    hypothesis: str | None = Field(default=None, min_length=1, max_length=2000)
+    variants: list[Variant] | None = None
+    coverage: float | None = Field(default=None, gt=0, le=1)
+    targeting: Targeting | None = None
+    ends_at: datetime | None = None
+
+
+TRANSITIONS: dict[str, set[str]] = {"draft": {"running"}, "running": {"stopped"}, "stopped": set()}
