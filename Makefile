@@ -51,6 +51,9 @@ synth: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/crm_import.py
+	$(BIN)/python bench/recommend.py
+	$(BIN)/python bench/assign.py
 
 clean:
 	rm -rf $(VENV) cdk.out .persona .pytest_cache
