@@ -162,10 +162,8 @@ def _personal(query: Query, person: Person, model: ScoringModel, catalog: Catalo
         if picks is None and basket.size:
             picks = _folded_in(query, model, catalog, rules, exclude, basket, np.ones(basket.size, np.float32), ["add_to_cart"] * basket.size)
         return (picks, used_person) if picks is not None else (_popular(query, model, catalog, exclude), False)
-    history = person.history
-    if query.placement == "email":  # what the person did as a customer, not a shared device's session
-        history = [h for h in history if h.type != "remove_from_cart"]
-    items, weights, types = _basis(history, model, catalog, rules, query.now)
+    # home and email; for email the service passes only the customer's own history.
+    items, weights, types = _basis(person.history, model, catalog, rules, query.now)
     if items.size == 0:
         return _popular(query, model, catalog, exclude), False
     return _folded_in(query, model, catalog, rules, exclude, items, weights, types), True
