@@ -24,6 +24,7 @@ InteractionType = Literal[
     "identify",
 ]
 
+
 class EventContext(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

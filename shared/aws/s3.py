@@ -21,7 +21,7 @@ class ObjectStore:
         try:
             return client("s3").head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
+            if _missing(exc):
                 return None
             raise
 
@@ -34,7 +34,7 @@ class ObjectStore:
         try:
             return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey"):
+            if _missing(exc):
                 return None
             raise
 
@@ -63,3 +63,7 @@ class ObjectStore:
     def keys(self, prefix: str = "") -> list[str]:
         paginator = client("s3").get_paginator("list_objects_v2")
         return [obj["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for obj in page.get("Contents", [])]
+
+
+def _missing(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] in ("404", "NoSuchKey")
