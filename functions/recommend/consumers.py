@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.interactions import IdentityLinked, InteractionRecorded
 from functions.recommend.publishing import forget_in_models, models_containing
 from functions.recommend.schemas import ConsentState, HistoryEntry
-from functions.recommend.service import fallback_reason
+from functions.recommend.consent import fallback_reason
 from functions.recommend.settings import BusSettings, ConsentPolicySettings, ExportsSettings, ModelsSettings
 from functions.recommend.store import recommend_store
 from shared import settings

@@ -8,22 +8,10 @@ from datetime import timedelta
 
 from functions.recommend import ranking
 from functions.recommend.registry import ModelRegistry
-from functions.recommend.schemas import ConsentState, Exposure, FallbackReason, Recommendations
+from functions.recommend.consent import fallback_reason
+from functions.recommend.schemas import Exposure, Recommendations
 from functions.recommend.store import RecommendStore
-from shared.consent import DefaultPolicy, allowed
-
-
-def fallback_reason(state: ConsentState | None, email: bool, policy: DefaultPolicy) -> FallbackReason | None:
-    """Why this subject may not get a personalized answer; None when they may."""
-    if state is None:
-        return None if allowed(None, "personalization", policy) else "unknown_visitor"
-    if state.restricted:
-        return "restricted"
-    if "profiling" in state.objections:
-        return "objection"
-    if not state.personalization or (email and not state.email_marketing):
-        return "no_consent"
-    return None
+from shared.consent import DefaultPolicy
 
 
 @dataclass(frozen=True)

@@ -47,3 +47,32 @@ def test_the_privacy_bundle_carries_the_tcf_decoder_for_arm64(tmp_path):
     assemble(tmp_path, "privacy", "privacy")
     assert (tmp_path / "iab_tcf").is_dir() and list(tmp_path.glob("bitarray/_bitarray*aarch64*.so"))
     assert (tmp_path / "functions" / "privacy" / "consent.py").is_file() and not (tmp_path / "functions" / "profiles").exists()
+
+
+_PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} | {n for n in sys.modules if n.startswith("functions.")})))
+"""
+# Import names of packages that only some bundles carry (or none: tooling and test-only).
+_GUARDED = {"numpy": "numpy", "onnxruntime": "onnxruntime", "onnx": "onnx", "scipy": "scipy", "implicit": "implicit",
+            "moto": "moto", "iab_tcf": "iab-tcf-bitarray"}
+
+
+@pytest.mark.parametrize("function", TOPOLOGY.functions, ids=lambda f: f.id)
+def test_a_handler_imports_only_what_its_bundle_carries(function):
+    """A bundle holds its dependency group, shared/ and its own context: importing anything
+    else works in the tests' venv and fails in Lambda, so check it in a fresh interpreter."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _PROBE, function.module], cwd=root, capture_output=True, text=True, check=True)
+    imported = set(json.loads(out.stdout))
+    carried = _names(group_requirements(function.bundle))
+    missing = {module for module, dist in _GUARDED.items() if module in imported and dist not in carried}
+    assert not missing, f"{function.id} imports {sorted(missing)}, which its {function.bundle!r} bundle does not carry"
+    foreign = {m for m in imported if m.startswith("functions.") and m.split(".")[1] != function.context}
+    assert not foreign, f"{function.id} imports other contexts' code its bundle does not hold: {sorted(foreign)}"

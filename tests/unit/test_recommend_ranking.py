@@ -12,7 +12,8 @@ from functions.recommend import ranking
 from functions.recommend.model import GraphOutput, ScoringModel, index_catalog
 from functions.recommend.rules import RecommendRules
 from functions.recommend.schemas import Catalog, CatalogItem, ConsentState, Exposure, HistoryEntry
-from functions.recommend.service import fallback_reason, market_of
+from functions.recommend.consent import fallback_reason
+from functions.recommend.service import market_of
 from shared.errors import BadRequest
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
