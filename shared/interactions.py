@@ -1,4 +1,4 @@
-"""Payloads of the events the profiles context publishes about storefront behaviour.
+"""Payloads of the events the profiles context publishes about people's behaviour and segments.
 
 Other contexts consume them (recommend, experiments, results), so they live in shared/
 and travel in every bundle; profiles owns them and is the only publisher.
@@ -75,3 +75,12 @@ class ConversionRecorded(BaseModel):
     currency: str
     item_id: str | None = None
     context: EventContext
+
+
+class ProfileUpdated(BaseModel):
+    """Payload of `ProfileUpdated`: segment membership changed."""
+
+    profile_id: str
+    added: list[str]
+    removed: list[str]
+    segments: list[str]

@@ -15,6 +15,7 @@ from shared.interactions import (  # noqa: F401 - re-exported: profiles' own eve
     IdentityLinked,
     InteractionRecorded,
     InteractionType,
+    ProfileUpdated,
     RecentInteraction,
 )
 
@@ -137,15 +138,6 @@ class SegmentCounts(BaseModel):
     as_of: datetime = Field(description="The date segments were computed for (the newest order for historical data)")
     profiles: int
     segments: list[SegmentCount]
-
-
-class ProfileUpdated(BaseModel):
-    """Payload of `ProfileUpdated`: segment membership changed."""
-
-    profile_id: str
-    added: list[str]
-    removed: list[str]
-    segments: list[str]
 
 
 class FieldReport(BaseModel):
