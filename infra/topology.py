@@ -283,6 +283,9 @@ _PRIVACY_RW = Grant("table", "privacy", "read_write")
 _BUS = Grant("bus", "persona", "put")
 _PRIVACY_KEYS = Grant("secret", "privacy_keys", "read")
 _RECOMMEND_RW = Grant("table", "recommend", "read_write")
+_EXPERIMENTS_RW = Grant("table", "experiments", "read_write")
+# One global holdout for the whole program: these units see no experiment and no personalization.
+_HOLDOUT = ("GLOBAL_HOLDOUT_SHARE", "0.05")
 
 TOPOLOGY = Topology(
     bus="persona",
@@ -409,6 +412,7 @@ TOPOLOGY = Topology(
             memory_mb=1024,  # CPU scales with memory: scoring and the model load are CPU-bound
             reserved_concurrency=50,
             grants=(_RECOMMEND_RW, Grant("bucket", "models", "read")),
+            env=(_HOLDOUT,),
         ),
         Function(
             id="recommend_admin",
@@ -432,6 +436,39 @@ TOPOLOGY = Topology(
             description="Acts on privacy requests: exports or erases history and exposures, marks models for retraining",
             timeout_s=120,
             grants=(_RECOMMEND_RW, Grant("bucket", "models", "read_write"), Grant("bucket", "exports", "write"), _BUS),
+        ),
+        Function(
+            id="experiments_api",
+            context="experiments",
+            handler="functions.experiments.handlers.api_handler",
+            description="Assignments: sticky, GrowthBook-compatible variants of running experiments; logs first exposures",
+            memory_mb=512,
+            reserved_concurrency=50,
+            grants=(_EXPERIMENTS_RW, _BUS),
+            env=(_HOLDOUT,),
+        ),
+        Function(
+            id="experiments_admin",
+            context="experiments",
+            handler="functions.experiments.handlers.admin_handler",
+            description="Experiment definitions and their life cycle (draft, running, stopped)",
+            grants=(_EXPERIMENTS_RW,),
+        ),
+        Function(
+            id="experiments_events",
+            context="experiments",
+            handler="functions.experiments.consumers.events_handler",
+            description="Consent projection, identity links (variants carry over) and segments for targeting",
+            timeout_s=60,
+            grants=(_EXPERIMENTS_RW,),
+        ),
+        Function(
+            id="experiments_privacy",
+            context="experiments",
+            handler="functions.experiments.consumers.privacy_handler",
+            description="Acts on privacy requests: exports or erases assignments, segments and consent projection",
+            timeout_s=120,
+            grants=(_EXPERIMENTS_RW, Grant("bucket", "exports", "write"), _BUS),
         ),
     ),
     routes=(
@@ -457,6 +494,11 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/privacy-outbox", "privacy_admin", auth="admin"),
         Route("GET", "/v1/recommendations", "recommend_api"),
         Route("GET", "/v1/models", "recommend_admin", auth="admin"),
+        Route("POST", "/v1/assignments", "experiments_api"),
+        Route("POST", "/v1/experiments", "experiments_admin", auth="admin"),
+        Route("GET", "/v1/experiments", "experiments_admin", auth="admin"),
+        Route("GET", "/v1/experiments/{key}", "experiments_admin", auth="admin"),
+        Route("PATCH", "/v1/experiments/{key}", "experiments_admin", auth="admin"),
     ),
     queues=(
         Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),
@@ -468,6 +510,8 @@ TOPOLOGY = Topology(
         Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10),
         Queue(id="recommend_events", consumer="recommend_events", batch_size=100, max_batching_window_s=1),
         Queue(id="recommend_privacy", consumer="recommend_privacy", batch_size=1),
+        Queue(id="experiments_events", consumer="experiments_events", batch_size=100, max_batching_window_s=1),
+        Queue(id="experiments_privacy", consumer="experiments_privacy", batch_size=1),
     ),
     rules=(
         EventRule(
@@ -503,7 +547,7 @@ TOPOLOGY = Topology(
         EventRule(
             id="privacy_answers",
             queue="privacy_orchestration",
-            sources=("persona.profiles", "persona.privacy", "persona.recommend"),
+            sources=("persona.profiles", "persona.privacy", "persona.recommend", "persona.experiments"),
             detail_types=(PRIVACY_ANSWER_EVENT, "ConsentReported", "IdentityLinked"),
         ),
         EventRule(
@@ -517,6 +561,24 @@ TOPOLOGY = Topology(
             queue="recommend_events",
             sources=("persona.privacy",),
             detail_types=("ConsentChanged",),
+        ),
+        EventRule(
+            id="profiles_to_experiments",
+            queue="experiments_events",
+            sources=("persona.profiles",),
+            detail_types=("IdentityLinked", "ProfileUpdated"),
+        ),
+        EventRule(
+            id="consent_to_experiments",
+            queue="experiments_events",
+            sources=("persona.privacy",),
+            detail_types=("ConsentChanged",),
+        ),
+        EventRule(
+            id="privacy_requests_to_experiments",
+            queue="experiments_privacy",
+            sources=("persona.privacy",),
+            detail_types=(PRIVACY_REQUEST_EVENT,),
         ),
         EventRule(
             id="privacy_requests_to_recommend",
@@ -534,6 +596,7 @@ TOPOLOGY = Topology(
         Table(id="profiles", context="profiles"),
         Table(id="privacy", context="privacy"),
         Table(id="recommend", context="recommend"),
+        Table(id="experiments", context="experiments"),
     ),
     secrets=(
         Secret(id="privacy_keys", context="privacy", purpose="Signs verification tokens; keys pseudonyms in proofs of erasure"),

@@ -104,3 +104,69 @@ class ExperimentPatch(BaseModel):
 
 
 TRANSITIONS: dict[str, set[str]] = {"draft": {"running"}, "running": {"stopped"}, "stopped": set()}
+
+
+class ExperimentView(ExperimentIn):
+    """A stored experiment: the definition plus what running it has decided."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status = "draft"
+    seed: str = Field(description="Hash seed (the key): fixed for the experiment's life")
+    layer_range: tuple[float, float] | None = Field(default=None, description="Its slice of the layer, allocated at start")
+    created_at: datetime
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    version: int = Field(default=1, ge=1, description="Incremented on every change (optimistic locking)")
+
+
+class ExperimentList(BaseModel):
+    experiments: list[ExperimentView]
+
+
+class AssignmentContext(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device: Device | None = None
+    locale: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
+    traffic_source: str | None = Field(default=None, max_length=64)
+    visitor: Literal["new", "returning"] | None = None
+
+
+SubjectId = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")
+
+
+class AssignmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = SubjectId
+    anonymous_id: str | None = SubjectId
+    context: AssignmentContext = Field(default_factory=AssignmentContext)
+
+    @model_validator(mode="after")
+    def _someone(self) -> AssignmentRequest:
+        if not (self.user_id or self.anonymous_id):
+            raise ValueError("give user_id (a customer) or anonymous_id (a visitor), or both")
+        return self
+
+
+class Assignment(BaseModel):
+    experiment: str
+    variant: str
+    variant_index: int
+    first_exposure: bool = Field(description="True the first time this unit sees it (ExposureLogged was published)")
+
+
+class Skipped(BaseModel):
+    experiment: str
+    reason: Literal["targeting", "profile_targeting_needs_consent"]
+
+
+class AssignmentResponse(BaseModel):
+    unit_id: str = Field(description="What was hashed: the customer id once known, else the anonymous id")
+    holdout: bool = Field(description="In the global holdout: no experiment, no personalization, ever")
+    excluded_reason: Literal["holdout", "no_consent", "unknown_visitor", "restricted"] | None = Field(
+        default=None, description="Why the unit is in no experiment at all (show the default experience)")
+    assignments: list[Assignment] = Field(description="Running experiments the unit is in; others: the default (control)")
+    skipped: list[Skipped] = Field(default_factory=list, description="Running experiments the unit does not qualify for")
+

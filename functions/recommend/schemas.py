@@ -18,7 +18,7 @@ FallbackReason = Literal[
     "no_model",  # no model published yet
     "scoring_error",
     "over_budget",  # scoring took longer than the configured budget
-    "holdout",  # reserved for the experiments context's global holdout
+    "holdout",  # in the program's global holdout (shared/bucketing.py): never personalized
 ]
 ReasonCode = Literal[
     "viewed", "carted", "bought", "similar", "same_brand", "bought_together",

@@ -11,6 +11,7 @@ from functions.recommend.registry import ModelRegistry
 from functions.recommend.consent import fallback_reason
 from functions.recommend.schemas import Exposure, Recommendations
 from functions.recommend.store import RecommendStore
+from shared.bucketing import in_global_holdout
 from shared.consent import DefaultPolicy
 
 
@@ -24,8 +25,8 @@ class RecommendationRequest:
 
 
 class Recommender:
-    def __init__(self, store: RecommendStore, registry: ModelRegistry, policy: DefaultPolicy) -> None:
-        self.store, self.registry, self.policy = store, registry, policy
+    def __init__(self, store: RecommendStore, registry: ModelRegistry, policy: DefaultPolicy, holdout_share: float = 0.0) -> None:
+        self.store, self.registry, self.policy, self.holdout_share = store, registry, policy, holdout_share
 
     def recommend(self, request: RecommendationRequest) -> Recommendations:
         serving = self.registry.current()
@@ -33,7 +34,10 @@ class Recommender:
         subjects, consents = self.store.requester(request.user_id, request.anonymous_id)
         # The customer's own choice wins; a session's choice counts until they have one.
         state = next((consents[s] for s in subjects if s in consents), None)
-        person = ranking.Person(fallback_reason(state, query.placement == "email", self.policy))
+        if in_global_holdout(subjects[0], self.holdout_share):  # the program's control group: never personalized
+            person = ranking.Person("holdout")
+        else:
+            person = ranking.Person(fallback_reason(state, query.placement == "email", self.policy))
         if person.fallback_reason is None:
             # An e-mail goes to the customer: a shared device's session must not leak into it.
             own = subjects[:1] if query.placement == "email" else subjects

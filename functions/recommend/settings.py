@@ -20,6 +20,8 @@ class ModelsSettings(PersonaSettings):
 class ConsentPolicySettings(PersonaSettings):
     # What an unknown visitor (no consent recorded) gets: EU default, nothing personal.
     consent_default_policy: Literal["eu", "opt_out"] = "eu"
+    # The program's global holdout (shared with experiments): never personalized.
+    global_holdout_share: float = Field(default=0.05, ge=0, le=0.5)
 
 
 class BusSettings(PersonaSettings):

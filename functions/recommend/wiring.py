@@ -22,4 +22,5 @@ def registry() -> ModelRegistry:
 
 @settings.per_container
 def recommender() -> Recommender:
-    return Recommender(recommend_store(), registry(), settings.load(ConsentPolicySettings).consent_default_policy)
+    policy = settings.load(ConsentPolicySettings)
+    return Recommender(recommend_store(), registry(), policy.consent_default_policy, policy.global_holdout_share)

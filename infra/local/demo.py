@@ -29,8 +29,9 @@ CATALOG = [
     ("sku-2001", "rain-jackets", "Nordwand"),
     ("sku-3001", "socks", "Stride"),
 ]
-# The demo visitors agreed to personalization in the consent banner.
-CONSENTING = ("anon-demo-1", "cust-demo-42")
+# The demo visitors agreed in the consent banner. Neither falls in the 5 % global holdout
+# (shared/bucketing.py), which would show them nothing personal.
+CONSENTING = ("anon-demo-3", "cust-demo-42")
 
 
 def demo_events(now: datetime | None = None) -> list[dict[str, Any]]:
@@ -42,10 +43,10 @@ def demo_events(now: datetime | None = None) -> list[dict[str, Any]]:
         events.append({"timestamp": stamp, "context": {"device": "mobile", "locale": "en-GB"}, **fields})
 
     # An anonymous visitor who browses running shoes and leaves a cart.
-    add(30, type="page_view", anonymous_id="anon-demo-1", context={"device": "mobile", "page": "/", "traffic_source": "instagram"})
+    add(30, type="page_view", anonymous_id="anon-demo-3", context={"device": "mobile", "page": "/", "traffic_source": "instagram"})
     for minutes, (sku, category, brand) in zip((28, 25), CATALOG[:2]):
-        add(minutes, type="product_view", anonymous_id="anon-demo-1", item_id=sku, category=category, brand=brand)
-    add(24, type="add_to_cart", anonymous_id="anon-demo-1", item_id="sku-1002", category="running-shoes", brand="Aero")
+        add(minutes, type="product_view", anonymous_id="anon-demo-3", item_id=sku, category=category, brand=brand)
+    add(24, type="add_to_cart", anonymous_id="anon-demo-3", item_id="sku-1002", category="running-shoes", brand="Aero")
     # A known customer who searches, buys and clicks a campaign.
     add(90, type="search", customer_id="cust-demo-42", anonymous_id="anon-demo-2", query="rain jacket")
     add(88, type="product_view", customer_id="cust-demo-42", item_id="sku-2001", category="rain-jackets", brand="Nordwand")

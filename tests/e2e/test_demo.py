@@ -58,7 +58,7 @@ def test_the_demo_shop_recommends_to_its_consenting_visitor(demo):
     api = endpoints["api_url"] + "/v1/recommendations?placement=home&n=5"
 
     def personalized():
-        status, answer = http("GET", api + "&anonymous_id=anon-demo-1")
+        status, answer = http("GET", api + "&anonymous_id=anon-demo-3")
         return answer if status == 200 and answer["personalized"] else None
 
     answer = eventually(personalized, timeout_s=60)  # the visitor's views arrive through the queue

@@ -93,6 +93,9 @@ def aws(monkeypatch):
         resources = provision(TOPOLOGY, lambda service: boto3.client(service, region_name=REGION))
         for name, value in resources.environment(TOPOLOGY).items():
             monkeypatch.setenv(name, value)
+        # Tests choose their ids freely: none should land in the 5 % global holdout by chance.
+        # The holdout's own tests set a share.
+        monkeypatch.setenv("GLOBAL_HOLDOUT_SHARE", "0")
         clients.reset()
         settings.reset()
         yield Aws(resources)

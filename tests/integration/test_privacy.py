@@ -52,7 +52,7 @@ def verify(aws, request_id):
 
 def anna_everywhere(aws):
     """Data about C-1001 in every context that exists: profiles (CRM, orders, storefront), privacy (consent),
-    recommend (browsing history)."""
+    recommend (browsing history), experiments (consent projection)."""
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
     drop(aws, aws_context(), "orders.csv.gz", "orders/shop.csv.gz")
     assert aws.api("PUT", "/v1/consents/C-1001", {"purposes": {"personalization": True}, "source": "banner", "policy_version": "v3"})[0] == 200
@@ -148,16 +148,17 @@ def test_access_gathers_every_context_into_one_bundle(aws):
     assert aws.api("GET", f"/v1/privacy-requests/{request_id}")[1]["download_url"] is None  # no token, no link
     archive = bundle(aws, request_id, view["download_url"])
     data = json.loads(archive.read("data.json"))
-    assert set(data["contexts"]) == {"profiles", "privacy", "recommend"}
+    assert set(data["contexts"]) == {"profiles", "privacy", "recommend", "experiments"}
     profiles = data["contexts"]["profiles"]
     assert {a["attribute"] for a in profiles["attributes"]} >= {"email", "first_name"}
     assert [o["order_id"] for o in profiles["orders"]] == ["O-1", "O-2"]
     assert profiles["identity"] == [{"profile_id": "C-1001", "linked_anonymous_id": "anon-anna"}]
     assert data["contexts"]["privacy"]["consents"][0]["purpose"] == "personalization"
     assert [h["item_id"] for h in data["contexts"]["recommend"]["interaction_history"]] == ["sku-2"]
+    assert data["contexts"]["experiments"]["consent_projection"][0]["effective"]["personalization"]
     assert "profiles/orders.csv" in archive.namelist() and archive.read("profiles/orders.csv").decode().startswith("amount,at,currency")
     steps = [e["step"] for e in aws.api("GET", f"/v1/privacy-requests/{request_id}/audit")[1]["entries"]]
-    assert steps[0] == "received" and steps[1] == "verified" and steps[-1] == "completed" and steps.count("task_completed") == 3
+    assert steps[0] == "received" and steps[1] == "verified" and steps[-1] == "completed" and steps.count("task_completed") == 4
 
 
 def test_access_for_a_subject_without_data_completes_with_an_empty_export(aws):
