@@ -8,6 +8,7 @@ consume `PrivacyRequestAccepted`.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
@@ -40,3 +41,40 @@ class PrivacyTaskCompleted(BaseModel):
 
 def part_key(request_id: str, context: str) -> str:
     return f"requests/{request_id}/parts/{context}.json"
+
+
+class Outcome(BaseModel):
+    """What a context did for a request, before it is published as PrivacyTaskCompleted."""
+
+    action: str
+    records: int = 0
+    part_key: str | None = None
+
+
+def completed(accepted: PrivacyRequestAccepted, context: str, outcome: Outcome, now: datetime) -> PrivacyTaskCompleted:
+    return PrivacyTaskCompleted(request_id=accepted.request_id, context=context, type=accepted.type, action=outcome.action,
+                                records=outcome.records, part_key=outcome.part_key, completed_at=now)
+
+
+def export_tables(tables: dict[str, list[dict]], request_id: str, context: str, put) -> Outcome:
+    """Store a context's part of an access export (`put(key, body)`) and say what it held."""
+    key = part_key(request_id, context)
+    put(key, json.dumps(tables).encode())
+    records = sum(len(rows) for rows in tables.values())
+    return Outcome(action="exported" if records else "nothing_held", records=records, part_key=key)
+
+
+def erased(records: int) -> Outcome:
+    return Outcome(action="erased" if records else "nothing_held", records=records)
+
+
+def carry_out(accepted: PrivacyRequestAccepted, context: str, *, export, erase, put,
+              rectification: str = "nothing_to_rectify", otherwise: str = "noted") -> Outcome:
+    """A context's part of a request: `export()` -> its tables, `erase()` -> records deleted,
+    `put(key, body)` stores an export part. Restriction and objection are carried out by the
+    ConsentChanged that follows them, so here they are only `otherwise`."""
+    if accepted.type in EXPORTING:
+        return export_tables(export(), accepted.request_id, context, put)
+    if accepted.type == "erasure":
+        return erased(erase())
+    return Outcome(action=rectification if accepted.type == "rectification" else otherwise)

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +24,7 @@ from shared.consumers import envelope_from_body
 from shared.envelope import new_event
 from shared.interactions import IdentityLinked, ProfileUpdated
 from shared.observability import for_service
-from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, part_key
+from shared.privacy_tasks import PrivacyRequestAccepted, carry_out, completed
 
 obs = for_service("experiments")
 logger = obs.logger
@@ -60,25 +59,15 @@ _privacy = BatchProcessor(event_type=EventType.SQS)
 def _act_on_request(record: SQSRecord) -> None:
     envelope = envelope_from_body(record.body)
     accepted = PrivacyRequestAccepted.model_validate(envelope.data)
-    store, now = experiments_store(), datetime.now(UTC)
+    store = experiments_store()
     subject_ids = store.identifiers(accepted.subject_id)
-    action, records, key = "nothing_held", 0, None
-    if accepted.type in EXPORTING:
-        tables = store.subject_export(subject_ids)
-        key = part_key(accepted.request_id, "experiments")
-        ObjectStore(settings.load(ExportsSettings).exports_bucket_name).put(key, json.dumps(tables).encode(), content_type="application/json")
-        action, records = ("exported" if tables else "nothing_held"), sum(len(rows) for rows in tables.values())
-    elif accepted.type == "erasure":
-        records = store.erase(subject_ids)
-        action = "erased" if records else "nothing_held"
-    elif accepted.type == "rectification":
-        action = "nothing_to_rectify"  # assignments are facts of what was shown
-    else:  # restriction, objection: the ConsentChanged that follows takes the person out of experiments
-        action = "noted"
-    done = PrivacyTaskCompleted(request_id=accepted.request_id, context="experiments", type=accepted.type, action=action,
-                                records=records, part_key=key, completed_at=now)
+    exports = ObjectStore(settings.load(ExportsSettings).exports_bucket_name)
+    outcome = carry_out(accepted, "experiments", export=lambda: store.subject_export(subject_ids),
+                        erase=lambda: store.erase(subject_ids),
+                        put=lambda key, body: exports.put(key, body, content_type="application/json"))
+    done = completed(accepted, "experiments", outcome, datetime.now(UTC))
     publisher().publish([new_event("PrivacyTaskCompleted", done, context="experiments", correlation_id=envelope.metadata.correlation_id)])
-    logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": action, "records": records})
+    logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": done.action, "records": done.records})
 
 
 @logger.inject_lambda_context

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from shared.consent import ConsentChanged
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event
 from shared.observability import for_service
-from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, part_key
+from shared.privacy_tasks import PrivacyRequestAccepted, carry_out, completed
 
 obs = for_service("recommend")
 logger = obs.logger
@@ -103,31 +102,27 @@ def _act_on_request(record: SQSRecord) -> None:
     store, now = recommend_store(), _now()
     models = ObjectStore(settings.load(ModelsSettings).models_bucket_name)
     subject_ids = store.identifiers(accepted.subject_id)
-    action, records, key = "nothing_held", 0, None
-    if accepted.type in EXPORTING:
+
+    def export() -> dict[str, list[dict]]:
         tables = store.subject_export(subject_ids)
         trained_on = models_containing(models, subject_ids)
         if trained_on:
             tables["models_trained_on_your_data"] = [{"model_version": v} for v in trained_on]
-        key = part_key(accepted.request_id, "recommend")
-        ObjectStore(settings.load(ExportsSettings).exports_bucket_name).put(key, json.dumps(tables).encode(), content_type="application/json")
-        action, records = ("exported" if tables else "nothing_held"), sum(len(rows) for rows in tables.values())
-    elif accepted.type == "erasure":
-        deleted = store.erase(subject_ids)
+        return tables
+
+    def erase() -> int:
         marked = forget_in_models(models, subject_ids, accepted.request_id, now)
-        records = deleted + len(marked)
-        action = "erased" if records else "nothing_held"
         if marked:
             logger.info("models marked for retraining", extra={"request_id": accepted.request_id, "versions": marked})
-    elif accepted.type == "rectification":
-        action = "nothing_to_rectify"  # interactions are facts, not attributes; profiles holds the attributes
-    else:  # restriction, objection: the ConsentChanged that follows stops (or ends) their use here
-        action = "noted"
-    done = PrivacyTaskCompleted(request_id=accepted.request_id, context="recommend", type=accepted.type, action=action,
-                                records=records, part_key=key, completed_at=now)
+        return store.erase(subject_ids) + len(marked)
+
+    exports = ObjectStore(settings.load(ExportsSettings).exports_bucket_name)
+    outcome = carry_out(accepted, "recommend", export=export, erase=erase,
+                        put=lambda key, body: exports.put(key, body, content_type="application/json"))
+    done = completed(accepted, "recommend", outcome, now)
     publisher = EventPublisher(settings.load(BusSettings).event_bus_name)
     publisher.publish([new_event("PrivacyTaskCompleted", done, context="recommend", correlation_id=envelope.metadata.correlation_id)])
-    logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": action, "records": records})
+    logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": done.action, "records": done.records})
 
 
 @logger.inject_lambda_context
