@@ -42,7 +42,8 @@ def _up(args: argparse.Namespace) -> int:
             shop = result["shop"]
             print(f"persona: demo shop: {shop['products']} products; model {shop['model_version']} trained on "
                   f"{shop['trained_on']} interactions", flush=True)
-            print(f"persona: demo data: {result['events']['accepted']} storefront events accepted", flush=True)
+            print(f"persona: demo data: {result['events']['accepted']} storefront events accepted; "
+                  f"experiment {result['experiment']} running", flush=True)
             if "dropped" in result:
                 print(f"persona: demo data: CDNOW orders dropped into {result['dropped']} (imported in the background; see /v1/imports)", flush=True)
         print(

@@ -81,9 +81,19 @@ def open_shop(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
             "trained_on": metadata.interactions}
 
 
-def _call(endpoints: Endpoints, method: str, path: str, body: Any) -> Any:
-    request = urllib.request.Request(f"{endpoints.api_url}{path}", data=json.dumps(body).encode(),
-                                     headers={"content-type": "application/json"}, method=method)
+# The storefront's hero banner test: visible on the home page, measured on conversion.
+HERO_EXPERIMENT = {
+    "key": "hero-banner",
+    "hypothesis": "A hero banner with the season's trail-running range lifts conversion over the generic one",
+    "variants": [{"key": "control", "weight": 0.5}, {"key": "trail-season", "weight": 0.5}],
+    "primary_metric": "conversion_rate",
+    "secondary_metrics": ["revenue_per_visitor", "average_order_value"],
+}
+
+
+def _call(endpoints: Endpoints, method: str, path: str, body: Any, *, admin: bool = False) -> Any:
+    headers = {"content-type": "application/json", **({"x-api-key": endpoints.admin_api_key} if admin else {})}
+    request = urllib.request.Request(f"{endpoints.api_url}{path}", data=json.dumps(body).encode(), headers=headers, method=method)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -100,6 +110,8 @@ def load(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
         _call(endpoints, "PUT", f"/v1/consents/{subject}",
               {"purposes": {"analytics": True, "personalization": True}, "source": "banner", "policy_version": "demo-1"})
     summary["events"] = _call(endpoints, "POST", "/v1/events", {"events": demo_events()})
+    _call(endpoints, "POST", "/v1/experiments", HERO_EXPERIMENT, admin=True)
+    summary["experiment"] = _call(endpoints, "PATCH", f"/v1/experiments/{HERO_EXPERIMENT['key']}", {"status": "running"}, admin=True)["key"]
     orders = cdnow_orders()
     if orders is not None:
         summary["dropped"] = drop(orders, "orders", endpoints, mapping=DEMO_DATA / "cdnow.mapping.json")

@@ -65,3 +65,12 @@ def test_the_demo_shop_recommends_to_its_consenting_visitor(demo):
     assert len(answer["items"]) == 5 and answer["items"][0]["reason"]["basis_item_id"] in {"sku-1001", "sku-1002"}
     stranger = http("GET", api + "&anonymous_id=anon-nobody")[1]
     assert not stranger["personalized"] and stranger["fallback_reason"] == "unknown_visitor" and len(stranger["items"]) == 5
+
+
+def test_the_demo_runs_a_hero_banner_experiment(demo):
+    _, endpoints, _ = demo
+    status, answer = http("POST", endpoints["api_url"] + "/v1/assignments", {"anonymous_id": "anon-demo-3"})
+    assert status == 200 and answer["excluded_reason"] is None
+    assert [a["experiment"] for a in answer["assignments"]] == ["hero-banner"]
+    again = http("POST", endpoints["api_url"] + "/v1/assignments", {"anonymous_id": "anon-demo-3"})[1]
+    assert again["assignments"][0]["variant"] == answer["assignments"][0]["variant"]  # sticky
