@@ -43,15 +43,15 @@ def get(store: ExperimentsStore, key: str) -> ExperimentView:
 
 
 def change(store: ExperimentsStore, key: str, patch: ExperimentPatch, now: datetime) -> ExperimentView:
-    """Apply a change. Variants of a running or stopped test never change (its results would
-    mean nothing); coverage, weights-free fields and targeting may, and units already
+    """Apply a change. The variants of a running or stopped test never change (its results
+    would mean nothing); their weights, coverage and targeting may, and units already
     assigned keep their variant (the sticky record wins, see assignment.py)."""
     current = get(store, key)
     fields = patch.model_dump(exclude_unset=True)
     status = fields.pop("status", None)
-    if "variants" in fields and current.status != "draft":
-        raise Conflict(f"Experiment {key!r} is {current.status}: its variants cannot change. Stop it and create a new one.",
-                       code="variants_locked")
+    if "variants" in fields and current.status != "draft" and [v["key"] for v in fields["variants"]] != [a.key for a in current.arms()]:
+        raise Conflict(f"Experiment {key!r} is {current.status}: its variants cannot change (weights may). "
+                       "Stop it and create a new one.", code="variants_locked")
     merged = {**current.model_dump(), **fields, "version": current.version + 1}
     if "variants" in fields:
         merged["factors"] = None

@@ -140,15 +140,20 @@ def test_experiments_of_one_layer_never_share_a_unit(aws, monkeypatch):
     assert min(seen.values()) > 15
 
 
-def test_coverage_changes_never_move_assigned_units(aws, monkeypatch):
+def test_coverage_and_weight_changes_never_move_assigned_units(aws, monkeypatch):
     monkeypatch.setenv("CONSENT_DEFAULT_POLICY", "opt_out")
     settings.reset()
     create(aws, "hero")
     start(aws, "hero")
     before = {f"anon-c{n}": variants(assign(aws, anonymous_id=f"anon-c{n}")).get("hero") for n in range(40)}
     aws.api("PATCH", "/v1/experiments/hero", {"coverage": 0.1})
+    status, reweighted = aws.api("PATCH", "/v1/experiments/hero", {"variants": [{"key": "control", "weight": 0.9}, {"key": "warm", "weight": 0.1}]})
+    assert status == 200 and reweighted["variants"][0]["weight"] == 0.9
     after = {u: variants(assign(aws, anonymous_id=u)).get("hero") for u in before}
     assert after == before and all(before.values())
+    newcomers = [variants(assign(aws, anonymous_id=f"anon-n{n}")).get("hero") for n in range(200)]
+    # New units follow the new coverage (about 10 % in the test) and weights (control 9 : 1).
+    assert newcomers.count(None) > 150 and newcomers.count("warm") < newcomers.count("control")
 
 
 def test_a_visitors_variants_carry_over_when_they_log_in(aws):
