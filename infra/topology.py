@@ -284,6 +284,7 @@ _BUS = Grant("bus", "persona", "put")
 _PRIVACY_KEYS = Grant("secret", "privacy_keys", "read")
 _RECOMMEND_RW = Grant("table", "recommend", "read_write")
 _EXPERIMENTS_RW = Grant("table", "experiments", "read_write")
+_RESULTS_RW = Grant("table", "results", "read_write")
 # One global holdout for the whole program: these units see no experiment and no personalization.
 _HOLDOUT = ("GLOBAL_HOLDOUT_SHARE", "0.05")
 
@@ -451,8 +452,8 @@ TOPOLOGY = Topology(
             id="experiments_admin",
             context="experiments",
             handler="functions.experiments.handlers.admin_handler",
-            description="Experiment definitions and their life cycle (draft, running, stopped)",
-            grants=(_EXPERIMENTS_RW,),
+            description="Experiment definitions and their life cycle (draft, running, stopped); publishes ExperimentChanged",
+            grants=(_EXPERIMENTS_RW, _BUS),
         ),
         Function(
             id="experiments_events",
@@ -469,6 +470,24 @@ TOPOLOGY = Topology(
             description="Acts on privacy requests: exports or erases assignments, segments and consent projection",
             timeout_s=120,
             grants=(_EXPERIMENTS_RW, Grant("bucket", "exports", "write"), _BUS),
+        ),
+        Function(
+            id="results_aggregation",
+            context="results",
+            handler="functions.results.consumers.aggregation_handler",
+            description="Exposures, conversions and visits into sufficient statistics per experiment, variant and cell "
+            "(exactly once per event); the program against the global holdout",
+            timeout_s=120,
+            grants=(_RESULTS_RW,),
+            env=(_HOLDOUT,),
+        ),
+        Function(
+            id="results_privacy",
+            context="results",
+            handler="functions.results.consumers.privacy_handler",
+            description="Acts on privacy requests: exports or erases per-unit outcomes (anonymous cell sums stay)",
+            timeout_s=120,
+            grants=(_RESULTS_RW, Grant("bucket", "exports", "write"), _BUS),
         ),
     ),
     routes=(
@@ -512,6 +531,8 @@ TOPOLOGY = Topology(
         Queue(id="recommend_privacy", consumer="recommend_privacy", batch_size=1),
         Queue(id="experiments_events", consumer="experiments_events", batch_size=100, max_batching_window_s=1),
         Queue(id="experiments_privacy", consumer="experiments_privacy", batch_size=1),
+        Queue(id="results_aggregation", consumer="results_aggregation", batch_size=100, max_batching_window_s=2),
+        Queue(id="results_privacy", consumer="results_privacy", batch_size=1),
     ),
     rules=(
         EventRule(
@@ -547,7 +568,7 @@ TOPOLOGY = Topology(
         EventRule(
             id="privacy_answers",
             queue="privacy_orchestration",
-            sources=("persona.profiles", "persona.privacy", "persona.recommend", "persona.experiments"),
+            sources=("persona.profiles", "persona.privacy", "persona.recommend", "persona.experiments", "persona.results"),
             detail_types=(PRIVACY_ANSWER_EVENT, "ConsentReported", "IdentityLinked"),
         ),
         EventRule(
@@ -581,6 +602,24 @@ TOPOLOGY = Topology(
             detail_types=(PRIVACY_REQUEST_EVENT,),
         ),
         EventRule(
+            id="experiments_to_results",
+            queue="results_aggregation",
+            sources=("persona.experiments",),
+            detail_types=("ExposureLogged", "ExperimentChanged"),
+        ),
+        EventRule(
+            id="storefront_to_results",
+            queue="results_aggregation",
+            sources=("persona.profiles",),
+            detail_types=("InteractionRecorded", "ConversionRecorded", "IdentityLinked"),
+        ),
+        EventRule(
+            id="privacy_requests_to_results",
+            queue="results_privacy",
+            sources=("persona.privacy",),
+            detail_types=(PRIVACY_REQUEST_EVENT,),
+        ),
+        EventRule(
             id="privacy_requests_to_recommend",
             queue="recommend_privacy",
             sources=("persona.privacy",),
@@ -597,6 +636,7 @@ TOPOLOGY = Topology(
         Table(id="privacy", context="privacy"),
         Table(id="recommend", context="recommend"),
         Table(id="experiments", context="experiments"),
+        Table(id="results", context="results"),
     ),
     secrets=(
         Secret(id="privacy_keys", context="privacy", purpose="Signs verification tokens; keys pseudonyms in proofs of erasure"),

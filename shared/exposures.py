@@ -1,7 +1,6 @@
-"""Payload of `ExposureLogged`: the first time a unit saw a variant of an experiment.
-
-Published by experiments, consumed by results (and by nobody else): the per-unit
-facts results needs to attribute conversions and break results down.
+"""Payloads the experiments context publishes for results: `ExposureLogged` (the first
+time a unit saw a variant: the per-unit facts results needs to attribute conversions
+and break results down) and `ExperimentChanged` (a definition, as results needs it).
 """
 
 from __future__ import annotations
@@ -27,3 +26,23 @@ class ExposureLogged(BaseModel):
     exposed_at: datetime
     segments: list[str] = Field(default_factory=list, description="Snapshot for breakdowns; empty without personalization consent")
     context: ExposureContext = Field(default_factory=ExposureContext)
+
+
+class ArmWeight(BaseModel):
+    key: str
+    weight: float
+
+
+class ExperimentChanged(BaseModel):
+    """An experiment's definition after a change: results keeps its own copy."""
+
+    key: str
+    hypothesis: str
+    status: str
+    variants: list[ArmWeight] = Field(description="The control first")
+    primary_metric: str
+    secondary_metrics: list[str] = Field(default_factory=list)
+    attribution_days: int
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    version: int

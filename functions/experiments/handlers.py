@@ -20,7 +20,7 @@ from functions.experiments.schemas import (
     ExperimentView,
 )
 from functions.experiments.store import experiments_store
-from functions.experiments.wiring import assigner
+from functions.experiments.wiring import assigner, publisher
 from shared.api import build_resolver, correlation_id
 from shared.observability import for_service
 
@@ -63,7 +63,9 @@ admin_app = build_resolver(logger)
 @admin_app.post("/v1/experiments", summary="Create an experiment (draft)", tags=["experiments"],
                 responses={201: {"description": "Created"}, 409: {"description": "The key exists"}})
 def create_experiment(spec: Annotated[ExperimentIn, Body()]) -> Response[ExperimentView]:
-    return Response(status_code=201, content_type="application/json", body=service.create(experiments_store(), spec, _now()))
+    created = service.create(experiments_store(), spec, _now())
+    publisher().publish([service.changed_event(created, correlation_id(admin_app))])
+    return Response(status_code=201, content_type="application/json", body=created)
 
 
 @admin_app.get("/v1/experiments", summary="Every experiment, with status", tags=["experiments"])
@@ -84,7 +86,9 @@ def get_experiment(key: ExperimentKey) -> ExperimentView:
     tags=["experiments"],
 )
 def patch_experiment(key: ExperimentKey, patch: Annotated[ExperimentPatch, Body()]) -> ExperimentView:
-    return service.change(experiments_store(), key, patch, _now())
+    changed = service.change(experiments_store(), key, patch, _now())
+    publisher().publish([service.changed_event(changed, correlation_id(admin_app))])
+    return changed
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -57,6 +57,7 @@ class ExperimentIn(BaseModel):
     layer_share: float = Field(default=1.0, gt=0, le=1, description="Share of the layer's traffic this experiment takes")
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    attribution_days: int = Field(default=7, ge=1, le=90, description="A conversion counts for a unit exposed at most this long before it")
 
     @model_validator(mode="after")
     def _readable_test(self) -> ExperimentIn:

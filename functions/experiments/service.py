@@ -25,10 +25,22 @@ from shared.bucketing import in_global_holdout
 from shared.consent import ConsentChanged, DefaultPolicy, allowed
 from shared.envelope import new_event
 from shared.errors import BadRequest, Conflict, NotFound
-from shared.exposures import ExposureContext, ExposureLogged
+from shared.exposures import ArmWeight, ExperimentChanged, ExposureContext, ExposureLogged
 
 
 # ---------------------------------------------------------------- admin: definitions and life cycle
+def changed_event(experiment: ExperimentView, correlation_id: str):
+    """`ExperimentChanged` for results, which keeps its own copy of what it needs."""
+    payload = ExperimentChanged(
+        key=experiment.key, hypothesis=experiment.hypothesis, status=experiment.status,
+        variants=[ArmWeight(key=a.key, weight=a.weight) for a in experiment.arms()],
+        primary_metric=experiment.primary_metric, secondary_metrics=list(experiment.secondary_metrics),
+        attribution_days=experiment.attribution_days, started_at=experiment.started_at, stopped_at=experiment.stopped_at,
+        version=experiment.version,
+    )
+    return new_event("ExperimentChanged", payload, context="experiments", correlation_id=correlation_id)
+
+
 def create(store: ExperimentsStore, spec: ExperimentIn, now: datetime) -> ExperimentView:
     experiment = ExperimentView(**spec.model_dump(), seed=spec.key, created_at=now)
     store.create(experiment)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -139,11 +140,18 @@ class DynamoTable:
 class Put:
     item: Mapping[str, Any]
     only_if_absent: bool = False
+    # Optimistic locking: replace only while the stored item still has this version (or is absent).
+    if_version: tuple[str, int] | None = None
 
     def request(self, table: str) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": table, "Item": _serialize(self.item)}
         if self.only_if_absent:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
+        elif self.if_version:
+            attribute, version = self.if_version
+            put["ConditionExpression"] = "attribute_not_exists(pk) OR #v = :v"
+            put["ExpressionAttributeNames"] = {"#v": attribute}
+            put["ExpressionAttributeValues"] = _serialize({":v": version})
         return {"Put": put}
 
 
@@ -152,7 +160,7 @@ class Add:
     """ADD numbers to attributes (and/or strings to string-set attributes) of one item."""
 
     key: Mapping[str, Any]
-    counters: Mapping[str, int] = field(default_factory=dict)
+    counters: Mapping[str, int | Decimal] = field(default_factory=dict)
     string_sets: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def request(self, table: str) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def test_access_gathers_every_context_into_one_bundle(aws):
     assert aws.api("GET", f"/v1/privacy-requests/{request_id}")[1]["download_url"] is None  # no token, no link
     archive = bundle(aws, request_id, view["download_url"])
     data = json.loads(archive.read("data.json"))
-    assert set(data["contexts"]) == {"profiles", "privacy", "recommend", "experiments"}
+    assert set(data["contexts"]) == {"profiles", "privacy", "recommend", "experiments", "results"}
     profiles = data["contexts"]["profiles"]
     assert {a["attribute"] for a in profiles["attributes"]} >= {"email", "first_name"}
     assert [o["order_id"] for o in profiles["orders"]] == ["O-1", "O-2"]
@@ -158,7 +158,7 @@ def test_access_gathers_every_context_into_one_bundle(aws):
     assert data["contexts"]["experiments"]["consent_projection"][0]["effective"]["personalization"]
     assert "profiles/orders.csv" in archive.namelist() and archive.read("profiles/orders.csv").decode().startswith("amount,at,currency")
     steps = [e["step"] for e in aws.api("GET", f"/v1/privacy-requests/{request_id}/audit")[1]["entries"]]
-    assert steps[0] == "received" and steps[1] == "verified" and steps[-1] == "completed" and steps.count("task_completed") == 4
+    assert steps[0] == "received" and steps[1] == "verified" and steps[-1] == "completed" and steps.count("task_completed") == 5
 
 
 def test_access_for_a_subject_without_data_completes_with_an_empty_export(aws):

@@ -99,9 +99,9 @@ def test_handler_path_split():
 
 
 def test_privacy_requests_need_an_answer_from_every_context_that_receives_them():
-    assert TOPOLOGY.privacy_contexts() == ["experiments", "privacy", "profiles", "recommend"]
+    assert TOPOLOGY.privacy_contexts() == ["experiments", "privacy", "profiles", "recommend", "results"]
     env = TOPOLOGY.environment(TOPOLOGY.function("privacy_api"), {(g.kind, g.id): "x" for g in TOPOLOGY.function("privacy_api").grants})
-    assert env["PRIVACY_CONTEXTS"] == "experiments,privacy,profiles,recommend"
+    assert env["PRIVACY_CONTEXTS"] == "experiments,privacy,profiles,recommend,results"
     # A context that receives requests but whose answers no rule delivers is a wiring error.
     rules = tuple(r for r in TOPOLOGY.rules if r.id != "privacy_answers") + (
         replace(TOPOLOGY.rules[-1], id="answers_from_privacy_only", sources=("persona.privacy",)),)

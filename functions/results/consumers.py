@@ -1,0 +1,145 @@
+"""Queue consumers of the results context (SQS batches with partial failures).
+
+- aggregation: ExposureLogged (a unit enters a cell), ConversionRecorded (orders and
+  revenue of exposed units within the attribution window), InteractionRecorded
+  (engagement and returns; every unit's first visit also enters the program's
+  holdout-vs-program accounting), ExperimentChanged (definitions), IdentityLinked
+  (which anonymous ids a customer had, for privacy requests).
+- privacy: the results context's part of each privacy request.
+
+Every event is applied once: a marker per (event, experiment) is written in the same
+transaction as the counters, so duplicate or replayed deliveries never double count.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.results import aggregation
+from functions.results.aggregation import ALL, UnitOutcome
+from functions.results.settings import BusSettings, ExportsSettings, ProgramSettings
+from functions.results.store import results_store
+from shared import settings
+from shared.aws.events import EventPublisher
+from shared.aws.s3 import ObjectStore
+from shared.bucketing import in_global_holdout
+from shared.consumers import envelope_from_body
+from shared.envelope import new_event
+from shared.exposures import ExperimentChanged, ExposureLogged
+from shared.interactions import ConversionRecorded, IdentityLinked, InteractionRecorded
+from shared.observability import for_service
+from shared.privacy_tasks import PrivacyRequestAccepted, carry_out, completed
+
+obs = for_service("results")
+logger = obs.logger
+
+PROGRAM = "_program"  # the program's KPIs: every visitor, holdout or not
+PROGRAM_WINDOW = timedelta(days=30)
+DEFAULT_WINDOW = timedelta(days=7)
+
+_aggregation = BatchProcessor(event_type=EventType.SQS)
+
+
+def _window(experiment: str) -> timedelta:
+    if experiment == PROGRAM:
+        return PROGRAM_WINDOW
+    definition = results_store().definition(experiment)
+    return timedelta(days=definition.attribution_days) if definition else DEFAULT_WINDOW
+
+
+def _exposed(event_id: str, exposure: ExposureLogged) -> None:
+    store = results_store()
+    if (exposure.unit_id, exposure.experiment) in store.outcomes([exposure.unit_id]):
+        return  # one exposure per unit and experiment
+    outcome = UnitOutcome(variant=exposure.variant, exposed_at=exposure.exposed_at, cells=tuple(aggregation.cells_of(exposure)))
+    store.apply(event_id, exposure.unit_id, exposure.experiment, None, outcome, aggregation.exposure_deltas(), datetime.now(UTC))
+
+
+def _program_entry(event_id: str, unit: str, at: datetime, outcomes: dict) -> dict:
+    """A unit's first visit puts it in the program's accounting: holdout or program."""
+    if (unit, PROGRAM) in outcomes:
+        return outcomes
+    group = "holdout" if in_global_holdout(unit, settings.load(ProgramSettings).global_holdout_share) else "program"
+    outcome = UnitOutcome(variant=group, exposed_at=at, cells=(ALL,))
+    results_store().apply(event_id + "#entry", unit, PROGRAM, None, outcome, aggregation.exposure_deltas(), datetime.now(UTC))
+    return {**outcomes, (unit, PROGRAM): outcome}
+
+
+def _converted(event_id: str, conversion: ConversionRecorded) -> None:
+    store, unit = results_store(), conversion.customer_id or conversion.anonymous_id
+    outcomes = _program_entry(event_id, unit, conversion.occurred_at, store.outcomes([unit, conversion.anonymous_id]))
+    for (owner, experiment), outcome in outcomes.items():
+        if aggregation.attributable(outcome, conversion.occurred_at, _window(experiment)):
+            new, deltas = aggregation.conversion(outcome, Decimal(conversion.value))
+            store.apply(event_id, owner, experiment, outcome, new, deltas, datetime.now(UTC))
+
+
+def _interacted(event_id: str, seen: InteractionRecorded) -> None:
+    if seen.type == "purchase":
+        return  # its ConversionRecorded carries the order
+    store, unit = results_store(), seen.customer_id or seen.anonymous_id
+    if not unit:
+        return
+    outcomes = _program_entry(event_id, unit, seen.occurred_at, store.outcomes([unit, seen.anonymous_id]))
+    from_recommendation = seen.type == "product_view" and seen.context.traffic_source == aggregation.RECOMMENDATION_SOURCE
+    for (owner, experiment), outcome in outcomes.items():
+        if seen.occurred_at < outcome.exposed_at:
+            continue
+        new, deltas = aggregation.interaction(outcome, seen.occurred_at, _window(experiment), from_recommendation=from_recommendation)
+        if deltas:
+            store.apply(event_id, owner, experiment, outcome, new, deltas, datetime.now(UTC))
+
+
+def _aggregate(record: SQSRecord) -> None:
+    envelope = envelope_from_body(record.body)
+    name, event_id = envelope.metadata.event_name, envelope.metadata.event_id
+    if name == "ExposureLogged":
+        _exposed(event_id, ExposureLogged.model_validate(envelope.data))
+    elif name == "ConversionRecorded":
+        _converted(event_id, ConversionRecorded.model_validate(envelope.data))
+    elif name == "InteractionRecorded":
+        _interacted(event_id, InteractionRecorded.model_validate(envelope.data))
+    elif name == "ExperimentChanged":
+        results_store().set_definition(ExperimentChanged.model_validate(envelope.data))
+    elif name == "IdentityLinked":
+        linked = IdentityLinked.model_validate(envelope.data)
+        results_store().links.link(linked.anonymous_id, linked.customer_id)
+    else:
+        raise ValueError(f"unexpected event {name!r}")  # a wiring mistake: let it reach the DLQ
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def aggregation_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=_aggregate, processor=_aggregation, context=context)
+
+
+_privacy = BatchProcessor(event_type=EventType.SQS)
+
+
+def _act_on_request(record: SQSRecord) -> None:
+    envelope = envelope_from_body(record.body)
+    accepted = PrivacyRequestAccepted.model_validate(envelope.data)
+    store = results_store()
+    subject_ids = store.links.identifiers(accepted.subject_id)
+    exports = ObjectStore(settings.load(ExportsSettings).exports_bucket_name)
+    outcome = carry_out(accepted, "results", export=lambda: store.subject_export(subject_ids),
+                        erase=lambda: store.erase(subject_ids),
+                        put=lambda key, body: exports.put(key, body, content_type="application/json"))
+    done = completed(accepted, "results", outcome, datetime.now(UTC))
+    EventPublisher(settings.load(BusSettings).event_bus_name).publish(
+        [new_event("PrivacyTaskCompleted", done, context="results", correlation_id=envelope.metadata.correlation_id)])
+    logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": done.action, "records": done.records})
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The results context's part of each privacy request."""
+    return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)

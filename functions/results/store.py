@@ -1,0 +1,108 @@
+"""The results table.
+
+    pk EVENT#<event id>      sk <experiment>               processed marker (idempotency, TTL 14 days)
+    pk UNIT#<unit>           sk EXPOSED#<experiment>       the unit's outcome (UnitOutcome)
+    pk CELLS#<experiment>    sk <cell>#<variant>           sufficient statistics of the cell
+    pk EXPERIMENT#<key>      sk DEFINITION                 ExperimentChanged projection
+    pk UNIT#<id>             sk LINKED_TO, ALIAS#<id>      identity links (shared/identity_links.py)
+
+The program's KPIs against the global holdout use the same machinery under the
+experiment key `_program` (variants `holdout`, `program`; never a valid experiment key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from functions.results.aggregation import UnitOutcome
+from functions.results.settings import TableSettings
+from shared import settings
+from shared.aws.dynamodb import Add, DynamoTable, Put
+from shared.exposures import ExperimentChanged
+from shared.identity_links import IdentityLinks
+
+MARKER_KEPT = timedelta(days=14)  # SQS keeps a message 14 days at most: no redelivery comes later
+
+
+def _unit(unit_id: str) -> str:
+    return f"UNIT#{unit_id}"
+
+
+class ResultsStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+        self.links = IdentityLinks(table, "UNIT#")
+
+    # ------------------------------------------------------------ aggregation
+    def outcomes(self, unit_ids: list[str]) -> dict[tuple[str, str], UnitOutcome]:
+        """{(unit, experiment): outcome} of every experiment the units were exposed to."""
+        found = {}
+        for unit in dict.fromkeys(u for u in unit_ids if u):
+            for item in self.table.query("pk", _unit(unit), sort_key_prefix="EXPOSED#"):
+                found[(unit, item["sk"].removeprefix("EXPOSED#"))] = _outcome(item)
+        return found
+
+    def apply(self, event_id: str, unit_id: str, experiment: str, old: UnitOutcome | None, new: UnitOutcome,
+              deltas: dict[str, Decimal], now: datetime) -> bool:
+        """Record the unit's new outcome and add the deltas to each of its cells, all or
+        nothing, once per event. False when this event was applied already."""
+        marker = {"pk": f"EVENT#{event_id}", "sk": experiment, "expires_at": int((now + MARKER_KEPT).timestamp())}
+        actions = [
+            Put(marker, only_if_absent=True),
+            Put({"pk": _unit(unit_id), "sk": f"EXPOSED#{experiment}", **_item(new)},
+                if_version=("version", old.version) if old else None, only_if_absent=old is None),
+            *(Add({"pk": f"CELLS#{experiment}", "sk": f"{cell}#{new.variant}"}, deltas) for cell in new.cells if deltas),
+        ]
+        if self.table.transact(actions):
+            return True
+        if self.table.get({"pk": marker["pk"], "sk": experiment}, consistent=True):
+            return False  # a redelivery: counted already
+        raise RuntimeError(f"outcome of {experiment} changed concurrently; the message will be retried")
+
+    def cells(self, experiment: str) -> list[dict[str, Any]]:
+        return self.table.query("pk", f"CELLS#{experiment}")
+
+    # ------------------------------------------------------------ definitions
+    def set_definition(self, changed: ExperimentChanged) -> bool:
+        return self.table.put_if_newer({"pk": f"EXPERIMENT#{changed.key}", "sk": "DEFINITION", "version": changed.version,
+                                        "definition": changed.model_dump_json()}, "version")
+
+    def definition(self, key: str) -> ExperimentChanged | None:
+        item = self.table.get({"pk": f"EXPERIMENT#{key}", "sk": "DEFINITION"})
+        return ExperimentChanged.model_validate_json(item["definition"]) if item else None
+
+    # ------------------------------------------------------------ privacy
+    def subject_export(self, subject_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
+        rows = []
+        for subject in sorted(subject_ids):
+            for item in self.table.query("pk", _unit(subject), sort_key_prefix="EXPOSED#"):
+                outcome = _outcome(item)
+                rows.append({"unit_id": subject, "experiment": item["sk"].removeprefix("EXPOSED#"), "variant": outcome.variant,
+                             "exposed_at": outcome.exposed_at.isoformat(), "converted": outcome.converted,
+                             "revenue": float(outcome.revenue), "orders": outcome.orders, "returned": outcome.returned})
+        return {"experiment_outcomes": rows} if rows else {}
+
+    def erase(self, subject_ids: set[str]) -> int:
+        """The units' own records; the cell counters are anonymous sums and stay."""
+        return self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for s in subject_ids for i in self.table.query("pk", _unit(s)))
+
+
+def _item(outcome: UnitOutcome) -> dict[str, Any]:
+    values = asdict(outcome)
+    return {**values, "exposed_at": outcome.exposed_at.isoformat(), "cells": list(outcome.cells)}
+
+
+def _outcome(item: dict[str, Any]) -> UnitOutcome:
+    return UnitOutcome(
+        variant=item["variant"], exposed_at=datetime.fromisoformat(item["exposed_at"]), cells=tuple(item["cells"]),
+        converted=int(item["converted"]), revenue=Decimal(item["revenue"]), orders=int(item["orders"]),
+        engaged=int(item["engaged"]), returned=int(item["returned"]), version=int(item["version"]),
+    )
+
+
+@settings.per_container
+def results_store() -> ResultsStore:
+    return ResultsStore(DynamoTable(settings.load(TableSettings).results_table_name))
