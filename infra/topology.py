@@ -482,6 +482,26 @@ TOPOLOGY = Topology(
             env=(_HOLDOUT,),
         ),
         Function(
+            id="results_api",
+            context="results",
+            handler="functions.results.handlers.api_handler",
+            description="Experiment results (frequentist, Bayesian, sequential; SRM; corrections; breakdowns; verdict), "
+            "conclusions, program KPIs against the global holdout",
+            bundle="results",
+            memory_mb=1024,
+            timeout_s=29,
+            grants=(_RESULTS_RW,),
+            env=(_HOLDOUT,),
+        ),
+        Function(
+            id="results_history",
+            context="results",
+            handler="functions.results.consumers.history_handler",
+            description="Daily snapshot of every running experiment's counters (trends over time)",
+            timeout_s=300,
+            grants=(_RESULTS_RW,),
+        ),
+        Function(
             id="results_privacy",
             context="results",
             handler="functions.results.consumers.privacy_handler",
@@ -518,6 +538,9 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/experiments", "experiments_admin", auth="admin"),
         Route("GET", "/v1/experiments/{key}", "experiments_admin", auth="admin"),
         Route("PATCH", "/v1/experiments/{key}", "experiments_admin", auth="admin"),
+        Route("GET", "/v1/experiments/{key}/results", "results_api", auth="admin"),
+        Route("PUT", "/v1/experiments/{key}/conclusion", "results_api", auth="admin"),
+        Route("GET", "/v1/program", "results_api", auth="admin"),
     ),
     queues=(
         Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),
@@ -629,6 +652,7 @@ TOPOLOGY = Topology(
     schedules=(
         # Recency moves with time; storefront behaviour and identities are picked up here too.
         Schedule(id="segments_hourly", function="profiles_segments", expression="rate(1 hour)", local_interval_s=300),
+        Schedule(id="results_daily", function="results_history", expression="rate(1 day)", local_interval_s=300),
         Schedule(id="privacy_sweep_hourly", function="privacy_sweeper", expression="rate(1 hour)", local_interval_s=60),
     ),
     tables=(

@@ -143,3 +143,22 @@ def _act_on_request(record: SQSRecord) -> None:
 def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The results context's part of each privacy request."""
     return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)
+
+
+# ---------------------------------------------------------------- daily history
+def _snapshot_running(day: str) -> int:
+    """Keep today's whole-experiment counters of every running experiment, so trends can be charted."""
+    store, taken = results_store(), 0
+    for definition in store.definitions():
+        if definition.status == "running":
+            store.snapshot(definition.key, day, [i for i in store.cells(definition.key) if i["sk"].startswith(ALL + "#")])
+            taken += 1
+    return taken
+
+
+@logger.inject_lambda_context
+def history_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Daily: one snapshot per running experiment (re-running on the same day replaces it)."""
+    taken = _snapshot_running(datetime.now(UTC).date().isoformat())
+    logger.info("results snapshot", extra={"experiments": taken})
+    return {"snapshots": taken}

@@ -4,6 +4,8 @@
     pk UNIT#<unit>           sk EXPOSED#<experiment>       the unit's outcome (UnitOutcome)
     pk CELLS#<experiment>    sk <cell>#<variant>           sufficient statistics of the cell
     pk EXPERIMENT#<key>      sk DEFINITION                 ExperimentChanged projection
+                             sk CONCLUSION                 the analyst's conclusion
+    pk HISTORY#<key>         sk <date>                     that day's whole-experiment counters
     pk UNIT#<id>             sk LINKED_TO, ALIAS#<id>      identity links (shared/identity_links.py)
 
 The program's KPIs against the global holdout use the same machinery under the
@@ -12,6 +14,7 @@ experiment key `_program` (variants `holdout`, `program`; never a valid experime
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -73,6 +76,25 @@ class ResultsStore:
     def definition(self, key: str) -> ExperimentChanged | None:
         item = self.table.get({"pk": f"EXPERIMENT#{key}", "sk": "DEFINITION"})
         return ExperimentChanged.model_validate_json(item["definition"]) if item else None
+
+    def definitions(self) -> list[ExperimentChanged]:
+        return [ExperimentChanged.model_validate_json(i["definition"]) for i in self.table.scan() if i["sk"] == "DEFINITION"]
+
+    # ------------------------------------------------------------ conclusions and daily history
+    def set_conclusion(self, key: str, conclusion: dict[str, Any]) -> None:
+        self.table.put({"pk": f"EXPERIMENT#{key}", "sk": "CONCLUSION", "conclusion": json.dumps(conclusion)})
+
+    def conclusion(self, key: str) -> dict[str, Any] | None:
+        item = self.table.get({"pk": f"EXPERIMENT#{key}", "sk": "CONCLUSION"})
+        return json.loads(item["conclusion"]) if item else None
+
+    def snapshot(self, key: str, day: str, items: list[dict[str, Any]]) -> None:
+        """The whole-experiment counters of one day, kept so trends can be charted."""
+        self.table.put({"pk": f"HISTORY#{key}", "sk": day, "cells": json.dumps(
+            [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in i.items()} for i in items])})
+
+    def history(self, key: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        return [(i["sk"], json.loads(i["cells"])) for i in self.table.query("pk", f"HISTORY#{key}")]
 
     # ------------------------------------------------------------ privacy
     def subject_export(self, subject_ids: set[str]) -> dict[str, list[dict[str, Any]]]:

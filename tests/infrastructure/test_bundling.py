@@ -1,4 +1,4 @@
-"""Lambda bundles: pip for ARM64, no Docker; only the recommend bundle carries numpy/onnxruntime."""
+"""Lambda bundles: pip for ARM64, no Docker; only the recommend (and, numpy alone, results) bundles carry the numeric stack."""
 
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ def _names(requirements):
     return {r.split("==")[0].split("[")[0].lower() for r in requirements}
 
 
-def test_only_the_recommend_group_carries_the_numeric_stack():
+def test_only_the_recommend_and_results_groups_carry_the_numeric_stack():
     assert {"numpy", "onnxruntime"} <= _names(group_requirements("recommend"))
+    assert "numpy" in _names(group_requirements("results")) and "onnxruntime" not in _names(group_requirements("results"))
     for function in TOPOLOGY.functions:
-        if function.bundle != "recommend":
+        if function.bundle not in ("recommend", "results"):
             assert not {"numpy", "onnxruntime"} & _names(group_requirements(function.bundle)), function.id
 
 
 def test_group_pins_are_exact():
-    for group in ("lambda", "privacy", "recommend", "infra", "local"):
+    for group in ("lambda", "privacy", "recommend", "results", "models", "infra", "local"):
         assert all("==" in r for r in group_requirements(group)), group
 
 

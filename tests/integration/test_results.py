@@ -107,3 +107,68 @@ def test_program_kpis_split_every_visitor_into_holdout_and_program(aws, monkeypa
     held = sum(in_global_holdout(u, 0.5) for u in units)
     assert cells[(ALL, "holdout")]["n"] == held and cells[(ALL, "program")]["n"] == len(units) - held
     assert cells[(ALL, "program")]["rev"] == 10.0 * (len(units) - held)
+
+
+def _run_with_buyers(aws, units=40, buyers_every=3):
+    create(aws, "hero")
+    start(aws, "hero")
+    for n in range(units):
+        assign(aws, anonymous_id=f"anon-q{n}", context={"device": "mobile" if n % 2 else "desktop"})
+    aws.pump()
+    for n in range(0, units, buyers_every):
+        buy(aws, f"anon-q{n}", "25.00")
+    aws.pump()
+
+
+def test_results_api_reads_like_a_report(aws):
+    _run_with_buyers(aws)
+    status, report = aws.api("GET", "/v1/experiments/hero/results?min_units=5&breakdown=device")
+    assert status == 200, report
+    assert report["metric"] == "conversion_rate" and report["correction"] == "holm"
+    overall = report["overall"]
+    assert overall["control"]["n"] + overall["variants"][0]["n"] == 40 and not overall["srm_flag"]
+    assert report["srm_warning"] is None and "on conversion" in report["verdict"]
+    assert {c["cell"]["device"] for c in report["cells"]} == {"mobile", "desktop"}
+    assert all(v["adjusted_p_value"] >= v["p_value"] for c in report["cells"] if c["analysis"] for v in c["analysis"]["variants"])
+    bayes = aws.api("GET", "/v1/experiments/hero/results?min_units=5&engine=bayesian&metric=revenue_per_visitor")[1]
+    assert bayes["overall"]["variants"][0]["chance_to_win"] is not None
+    small = aws.api("GET", "/v1/experiments/hero/results")[1]  # default guard: 100 units per variant
+    assert small["overall"] is None and small["verdict"].startswith("Not enough data")
+
+
+def test_conclusions_and_daily_history_are_kept_with_the_experiment(aws, context):
+    from functions.results.consumers import history_handler
+
+    _run_with_buyers(aws)
+    status, stored = aws.api("PUT", "/v1/experiments/hero/conclusion", {"decision": "iterate", "summary": "Promising on mobile"})
+    assert status == 200 and stored["at"]
+    assert history_handler({}, context) == {"snapshots": 1}
+    report = aws.api("GET", "/v1/experiments/hero/results?min_units=5")[1]
+    assert report["conclusion"]["decision"] == "iterate" and len(report["history"]) == 1
+    assert aws.api("PUT", "/v1/experiments/nope/conclusion", {"decision": "stop", "summary": "x"})[0] == 404
+
+
+def test_program_kpis_against_the_holdout(aws, monkeypatch):
+    monkeypatch.setenv("GLOBAL_HOLDOUT_SHARE", "0.5")
+    settings.reset()
+    for n in range(30):
+        buy(aws, f"anon-k{n}", "40.00" if n % 2 else "10.00")
+    aws.pump()
+    status, kpis = aws.api("GET", "/v1/program?cost=50")
+    assert status == 200 and kpis["holdout_units"] + kpis["program_units"] == 30
+    rows = {r["metric"]: r for r in kpis["rows"]}
+    assert rows["conversion_rate"]["holdout"] == rows["conversion_rate"]["program"] == 1.0
+    assert kpis["incremental_revenue"] is not None and kpis["roi"] == pytest.approx((kpis["incremental_revenue"] - 50) / 50)
+
+
+@pytest.mark.parametrize("query, code", [("breakdown=colour", "bad_breakdown"), ("metric=happiness", "invalid_request"),
+                                         ("engine=magic", "invalid_request"), ("min_units=1", "invalid_request")])
+def test_bad_results_queries_are_400(aws, query, code):
+    create(aws, "hero")
+    aws.pump()
+    status, body = aws.api("GET", f"/v1/experiments/hero/results?{query}")
+    assert status == 400 and body["error"]["code"] == code
+
+
+def test_results_of_an_unknown_experiment_are_404(aws):
+    assert aws.api("GET", "/v1/experiments/nope/results")[0] == 404

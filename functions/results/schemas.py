@@ -1,0 +1,89 @@
+"""Boundary models of the results context: what the results, program and backlog APIs answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MetricName = Literal["conversion_rate", "revenue_per_visitor", "average_order_value", "retention", "engagement"]
+Engine = Literal["frequentist", "bayesian", "sequential"]
+Correction = Literal["holm", "bh", "none"]
+
+
+class ArmResult(BaseModel):
+    name: str
+    n: int
+    mean: float | None
+    lift: float | None = Field(default=None, description="Relative to the control")
+    ci: list[float | None] = Field(default_factory=list, description="Interval of the relative lift")
+    abs_lift: float | None = None
+    p_value: float | None = None
+    adjusted_p_value: float | None = Field(default=None, description="After the correction across variants and cells")
+    chance_to_win: float | None = None
+    expected_loss: float | None = None
+
+
+class Analysis(BaseModel):
+    control: ArmResult
+    variants: list[ArmResult]
+    srm_p_value: float
+    srm_flag: bool
+
+
+class CellResult(BaseModel):
+    cell: dict[str, str] = Field(description="The breakdown's values, e.g. {segment: rfm:champions, device: mobile}")
+    analysis: Analysis | None
+    not_analysed: str | None = Field(default=None, description="Why not (minimum sample guard)")
+
+
+class HistoryPoint(BaseModel):
+    date: str
+    variants: list[ArmResult]
+
+
+class Conclusion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["ship", "stop", "iterate", "inconclusive"]
+    summary: str = Field(min_length=1, max_length=4000)
+    author: str | None = Field(default=None, max_length=128)
+
+
+class StoredConclusion(Conclusion):
+    at: datetime
+
+
+class ExperimentResults(BaseModel):
+    experiment: str
+    metric: MetricName
+    engine: Engine
+    alpha: float
+    correction: Correction
+    srm_warning: str | None = Field(description="Shown above everything when the split is not the configured one")
+    verdict: str
+    overall: Analysis | None
+    breakdown: list[str] = Field(default_factory=list)
+    cells: list[CellResult] = Field(default_factory=list)
+    history: list[HistoryPoint] = Field(default_factory=list, description="Daily snapshots of the primary comparison")
+    conclusion: StoredConclusion | None = None
+    days_running: float
+
+
+class KpiRow(BaseModel):
+    metric: MetricName
+    holdout: float | None
+    program: float | None
+    lift: float | None
+    ci: list[float | None]
+    p_value: float | None
+
+
+class ProgramKpis(BaseModel):
+    holdout_units: int
+    program_units: int
+    rows: list[KpiRow] = Field(description="Before/after table: the holdout is the 'without Persona' column")
+    incremental_revenue: float | None = Field(description="(revenue per visitor, program - holdout) x program units")
+    cost: float | None
+    roi: float | None = Field(description="(incremental revenue - cost) / cost")

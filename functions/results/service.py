@@ -1,0 +1,130 @@
+"""The results and program reports, from the store's counters (reports.py does the reading)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from functions.results import reports, statistics
+from functions.results.aggregation import ALL
+from functions.results.schemas import (
+    Analysis,
+    ArmResult,
+    CellResult,
+    ExperimentResults,
+    HistoryPoint,
+    KpiRow,
+    ProgramKpis,
+    StoredConclusion,
+)
+from functions.results.store import ResultsStore
+from shared.errors import BadRequest, NotFound
+
+PROGRAM = "_program"
+PROGRAM_METRICS = ("conversion_rate", "average_order_value", "revenue_per_visitor", "retention")
+
+
+def _analysis(result: dict[str, Any]) -> Analysis:
+    return Analysis(control=ArmResult(**result["control"]), variants=[ArmResult(**v) for v in result["variants"]],
+                    srm_p_value=result["srm_p_value"], srm_flag=result["srm_flag"])
+
+
+def _analyse(metric: str, engine: str, alpha: float, arms: list[reports.VariantCounters], min_units: int) -> tuple[dict | None, str | None]:
+    why_not = reports.analyzable(metric, arms, min_units)
+    if why_not:
+        return None, why_not
+    try:
+        return statistics.analyze(reports.payload(metric, engine, alpha, arms)), None
+    except statistics.StatisticsInputError as exc:  # counters that cannot be read yet (e.g. no variance)
+        return None, str(exc)
+
+
+def breakdown_dimensions(breakdown: str | None) -> tuple[str, ...]:
+    if not breakdown:
+        return ()
+    names = tuple(dict.fromkeys(d.strip().replace("traffic_source", "source") for d in breakdown.split(",") if d.strip()))
+    unknown = [d for d in names if d not in reports.BREAKDOWN_DIMENSIONS]
+    if unknown:
+        raise BadRequest(f"Unknown breakdown {', '.join(unknown)}: use segment, device, market, traffic_source.", code="bad_breakdown")
+    return names
+
+
+def experiment_results(store: ResultsStore, key: str, *, metric: str | None, engine: str, alpha: float, breakdown: str | None,
+                       correction: str, min_units: int, now: datetime) -> ExperimentResults:
+    definition = store.definition(key)
+    if definition is None:
+        raise NotFound(f"No experiment {key!r} (results know an experiment once it is created).", code="experiment_not_found")
+    metric = metric or definition.primary_metric
+    arms = [(v.key, v.weight) for v in definition.variants]
+    items = store.cells(key)
+    overall_arms = reports.whole_experiment(items, arms)
+    overall, why_not = _analyse(metric, engine, alpha, overall_arms, min_units)
+    dimensions = breakdown_dimensions(breakdown)
+    cells = []
+    for cell, cell_arms in (reports.by_cell(items, arms, dimensions).items() if dimensions else []):
+        result, too_small = _analyse(metric, engine, alpha, cell_arms, min_units)
+        parsed = {d: v for d, v in reports.parse_cell(cell).items() if d in dimensions}
+        cells.append((parsed, result, too_small))
+
+    # One correction across every comparison shown: variants x (overall + cells).
+    results = [r for r in [overall, *(c[1] for c in cells)] if r]
+    flat = [v["p_value"] for r in results for v in r["variants"]]
+    adjusted = iter(reports.correct(flat, correction))
+    for r in results:
+        for v in r["variants"]:
+            v["adjusted_p_value"] = next(adjusted) if correction != "none" else None
+
+    started = definition.started_at or now
+    days = max((now - started).total_seconds() / 86_400, 0.0)
+    total_units = sum(a.counters.get("n", 0) for a in overall_arms)
+    lift = overall["variants"][0]["lift"] if overall else None
+    more = reports.days_to_detect(metric, overall_arms[0], lift, total_units / max(days, 1 / 24), len(arms), alpha, days)
+    conclusion = store.conclusion(key)
+    return ExperimentResults(
+        experiment=key, metric=metric, engine=engine, alpha=alpha, correction=correction,
+        srm_warning=reports.verdict(metric, engine, alpha, overall, None, None) if overall and overall["srm_flag"] else None,
+        verdict=reports.verdict(metric, engine, alpha, overall, why_not, more),
+        overall=_analysis(overall) if overall else None,
+        breakdown=list(dimensions),
+        cells=[CellResult(cell=c, analysis=_analysis(r) if r else None, not_analysed=t) for c, r, t in cells],
+        history=_history(store, key, metric, arms, min_units),
+        conclusion=StoredConclusion(**conclusion) if conclusion else None,
+        days_running=round(days, 2),
+    )
+
+
+def _history(store: ResultsStore, key: str, metric: str, arms: list[tuple[str, float]], min_units: int) -> list[HistoryPoint]:
+    points = []
+    for day, items in store.history(key):
+        result, _ = _analyse(metric, "frequentist", 0.05, reports.whole_experiment(items, arms), min_units)
+        if result:
+            points.append(HistoryPoint(date=day, variants=[ArmResult(**v) for v in result["variants"]]))
+    return points
+
+
+def program_kpis(store: ResultsStore, holdout_share: float, cost: float | None) -> ProgramKpis:
+    """The program against the global holdout, as a before/after table: the holdout is
+    what the shop does without Persona."""
+    share = min(max(holdout_share, 1e-6), 1 - 1e-6)  # the SRM check needs both weights positive
+    arms = reports.whole_experiment(store.cells(PROGRAM), [("holdout", share), ("program", 1 - share)])
+    holdout, program = arms
+    rows = []
+    for metric in PROGRAM_METRICS:
+        means = [_mean(metric, a) for a in arms]
+        result, _ = _analyse(metric, "frequentist", 0.05, arms, 2)
+        variant = result["variants"][0] if result else {}
+        rows.append(KpiRow(metric=metric, holdout=means[0], program=means[1], lift=variant.get("lift"),
+                           ci=variant.get("ci", []), p_value=variant.get("p_value")))
+    rpv_holdout, rpv_program = (_mean("revenue_per_visitor", a) for a in arms)
+    incremental = (rpv_program - rpv_holdout) * program.counters.get("n", 0) if None not in (rpv_holdout, rpv_program) else None
+    roi = (incremental - cost) / cost if incremental is not None and cost else None
+    return ProgramKpis(holdout_units=int(holdout.counters.get("n", 0)), program_units=int(program.counters.get("n", 0)),
+                       rows=rows, incremental_revenue=incremental, cost=cost, roi=roi)
+
+
+def _mean(metric: str, arm: reports.VariantCounters) -> float | None:
+    c = arm.counters
+    if metric == "average_order_value":
+        return c["rev"] / c["ord"] if c.get("ord") else None
+    counter = reports.METRICS[metric][1]["sum"]
+    return c.get(counter, 0) / c["n"] if c.get("n") else None
