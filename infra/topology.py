@@ -541,6 +541,8 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/experiments/{key}/results", "results_api", auth="admin"),
         Route("PUT", "/v1/experiments/{key}/conclusion", "results_api", auth="admin"),
         Route("GET", "/v1/program", "results_api", auth="admin"),
+        Route("POST", "/v1/backlog", "results_api", auth="admin"),
+        Route("GET", "/v1/backlog", "results_api", auth="admin"),
     ),
     queues=(
         Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),

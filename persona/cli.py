@@ -209,6 +209,21 @@ def _recommend_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stats(args: argparse.Namespace) -> int:
+    from functions.results.statistics import StatisticsInputError, analyze
+
+    try:
+        result = analyze(json.loads(sys.stdin.read()))
+    except json.JSONDecodeError as exc:
+        print(f"persona stats: invalid JSON on standard input ({exc})", file=sys.stderr)
+        return 2
+    except StatisticsInputError as exc:
+        print(f"persona stats: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, allow_nan=False))
+    return 0
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -279,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--n", type=_positive_int, default=10, help="items per user (default 10)")
     batch.add_argument("--interactions", help="where the users' histories come from (same formats as train); without it everyone gets popular items")
     batch.set_defaults(run=_recommend_batch)
+
+    stats = commands.add_parser("stats", help="A/B test statistics: variant totals as JSON on stdin -> lifts, intervals, p-values, SRM check")
+    stats.set_defaults(run=_stats)
     return parser
 
 

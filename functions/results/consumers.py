@@ -66,6 +66,7 @@ def _program_entry(event_id: str, unit: str, at: datetime, outcomes: dict) -> di
     if (unit, PROGRAM) in outcomes:
         return outcomes
     group = "holdout" if in_global_holdout(unit, settings.load(ProgramSettings).global_holdout_share) else "program"
+    results_store().mark_program_started(at)
     outcome = UnitOutcome(variant=group, exposed_at=at, cells=(ALL,))
     results_store().apply(event_id + "#entry", unit, PROGRAM, None, outcome, aggregation.exposure_deltas(), datetime.now(UTC))
     return {**outcomes, (unit, PROGRAM): outcome}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.results import service
-from functions.results.schemas import Conclusion, Correction, Engine, ExperimentResults, MetricName, ProgramKpis, StoredConclusion
+from functions.results.schemas import Backlog, BacklogItem, BacklogItemIn, Conclusion, Correction, Engine, ExperimentResults, MetricName, ProgramKpis, StoredConclusion
 from functions.results.settings import ProgramSettings
 from functions.results.store import results_store
 from shared import settings
@@ -70,6 +72,23 @@ def put_conclusion(key: ExperimentKey, conclusion: Annotated[Conclusion, Body()]
 )
 def get_program(cost: Annotated[float | None, Query(ge=0)] = None) -> ProgramKpis:
     return service.program_kpis(results_store(), settings.load(ProgramSettings).global_holdout_share, cost)
+
+
+@app.post("/v1/backlog", summary="Add a use case to the testing backlog", tags=["results"],
+          responses={201: {"description": "Added, with its feasibility"}})
+def add_backlog_item(item: Annotated[BacklogItemIn, Body()]) -> Response[BacklogItem]:
+    store = results_store()
+    raw = {**item.model_dump(mode="json"), "item_id": uuid.uuid4().hex, "created_at": _now().isoformat()}
+    store.add_backlog_item(raw)
+    ranked = service.backlog(store, [raw], _now()).items[0]
+    return Response(status_code=201, content_type="application/json", body=ranked)
+
+
+@app.get("/v1/backlog", summary="The testing backlog, ranked: feasible use cases first, then by gain per day of effort",
+         tags=["results"])
+def get_backlog() -> Backlog:
+    store = results_store()
+    return service.backlog(store, store.backlog_items(), _now())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

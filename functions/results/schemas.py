@@ -87,3 +87,32 @@ class ProgramKpis(BaseModel):
     incremental_revenue: float | None = Field(description="(revenue per visitor, program - holdout) x program units")
     cost: float | None
     roi: float | None = Field(description="(incremental revenue - cost) / cost")
+
+
+class BacklogItemIn(BaseModel):
+    """A personalization use case waiting to be tested."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    target_segment: str | None = Field(default=None, max_length=128, description="e.g. lifecycle:at_risk; absent: everyone")
+    expected_uplift: float = Field(gt=0, le=5, description="Relative lift on conversion expected, e.g. 0.05 for +5 %")
+    revenue_at_stake: float = Field(ge=0, description="Monthly revenue of the targeted traffic")
+    effort_days: float = Field(gt=0, le=365)
+    baseline_rate: float | None = Field(default=None, gt=0, lt=1, description="Conversion rate of the target; absent: the program's")
+    daily_traffic: float | None = Field(default=None, gt=0, description="Units per day in the target; absent: the program's visitors")
+
+
+class BacklogItem(BacklogItemIn):
+    item_id: str
+    created_at: datetime
+    days_to_detect: int | None = Field(description="Days of the target's traffic to detect the expected uplift (80 % power, alpha 0.05)")
+    feasible: bool = Field(description="Detectable within the feasibility horizon")
+    expected_monthly_gain: float = Field(description="expected_uplift x revenue_at_stake")
+    score: float = Field(description="expected monthly gain per day of effort; feasible items rank first")
+    assumptions: list[str] = Field(default_factory=list)
+
+
+class Backlog(BaseModel):
+    horizon_days: int
+    items: list[BacklogItem]

@@ -9,6 +9,9 @@ from functions.results import reports, statistics
 from functions.results.aggregation import ALL
 from functions.results.schemas import (
     Analysis,
+    Backlog,
+    BacklogItem,
+    BacklogItemIn,
     ArmResult,
     CellResult,
     ExperimentResults,
@@ -128,3 +131,36 @@ def _mean(metric: str, arm: reports.VariantCounters) -> float | None:
         return c["rev"] / c["ord"] if c.get("ord") else None
     counter = reports.METRICS[metric][1]["sum"]
     return c.get(counter, 0) / c["n"] if c.get("n") else None
+
+
+FEASIBILITY_HORIZON_DAYS = 56  # eight weeks: longer tests run into seasonality and novelty effects
+
+
+def backlog(store: ResultsStore, stored: list[dict[str, Any]], now: datetime) -> Backlog:
+    """Every use case with its statistical feasibility from the planner, ranked: feasible
+    ones first, then by expected monthly gain per day of effort."""
+    program = reports.whole_experiment(store.cells(PROGRAM), [("holdout", 0.5), ("program", 0.5)])
+    units = sum(a.counters.get("n", 0) for a in program)
+    conversions = sum(a.counters.get("conv", 0) for a in program)
+    first_seen = store.program_started()
+    days = max((now - first_seen).total_seconds() / 86_400, 1.0) if first_seen else None
+    items = []
+    for raw in stored:
+        spec = BacklogItemIn.model_validate({k: v for k, v in raw.items() if k in BacklogItemIn.model_fields})
+        assumptions = []
+        rate = spec.baseline_rate
+        if rate is None and units and 0 < conversions < units:
+            rate = conversions / units
+            assumptions.append(f"baseline: the program's conversion rate {rate:.2%}")
+        traffic = spec.daily_traffic
+        if traffic is None and units and days:
+            traffic = units / days
+            assumptions.append(f"traffic: the program's {traffic:,.0f} visitors a day (the segment's share unknown)")
+        needed = statistics.days_for_mde(statistics.Baseline.rate(rate), spec.expected_uplift, traffic) if rate and traffic else None
+        if needed is None:
+            assumptions.append("give baseline_rate and daily_traffic: the program has no data yet")
+        gain = spec.expected_uplift * spec.revenue_at_stake
+        items.append(BacklogItem(**raw, days_to_detect=needed, feasible=needed is not None and needed <= FEASIBILITY_HORIZON_DAYS,
+                                 expected_monthly_gain=gain, score=gain / spec.effort_days, assumptions=assumptions))
+    items.sort(key=lambda i: (not i.feasible, -i.score))
+    return Backlog(horizon_days=FEASIBILITY_HORIZON_DAYS, items=items)

@@ -96,6 +96,21 @@ class ResultsStore:
     def history(self, key: str) -> list[tuple[str, list[dict[str, Any]]]]:
         return [(i["sk"], json.loads(i["cells"])) for i in self.table.query("pk", f"HISTORY#{key}")]
 
+    def program_started(self) -> datetime | None:
+        item = self.table.get({"pk": "PROGRAM", "sk": "STARTED"})
+        return datetime.fromisoformat(item["at"]) if item else None
+
+    def mark_program_started(self, at: datetime) -> None:
+        """The first visit ever counted (the base of the program's daily traffic)."""
+        self.table.put_if_absent({"pk": "PROGRAM", "sk": "STARTED", "at": at.isoformat()})
+
+    # ------------------------------------------------------------ backlog
+    def add_backlog_item(self, item: dict[str, Any]) -> None:
+        self.table.put({"pk": "BACKLOG", "sk": item["item_id"], "item": json.dumps(item)})
+
+    def backlog_items(self) -> list[dict[str, Any]]:
+        return [json.loads(i["item"]) for i in self.table.query("pk", "BACKLOG")]
+
     # ------------------------------------------------------------ privacy
     def subject_export(self, subject_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
         rows = []

@@ -172,3 +172,23 @@ def test_bad_results_queries_are_400(aws, query, code):
 
 def test_results_of_an_unknown_experiment_are_404(aws):
     assert aws.api("GET", "/v1/experiments/nope/results")[0] == 404
+
+
+def test_the_backlog_ranks_feasible_use_cases_by_gain_per_effort(aws):
+    cases = [
+        {"title": "Cart cross-sell", "expected_uplift": 0.10, "revenue_at_stake": 50_000, "effort_days": 5,
+         "baseline_rate": 0.05, "daily_traffic": 4_000},
+        {"title": "Win back at-risk", "target_segment": "lifecycle:at_risk", "expected_uplift": 0.02, "revenue_at_stake": 200_000,
+         "effort_days": 2, "baseline_rate": 0.03, "daily_traffic": 300},  # far too small to detect in 8 weeks
+        {"title": "Home hero", "expected_uplift": 0.05, "revenue_at_stake": 20_000, "effort_days": 10,
+         "baseline_rate": 0.05, "daily_traffic": 20_000},
+    ]
+    for case in cases:
+        status, added = aws.api("POST", "/v1/backlog", case)
+        assert status == 201 and added["days_to_detect"] >= 1, added
+    ranked = aws.api("GET", "/v1/backlog")[1]["items"]
+    assert [i["title"] for i in ranked] == ["Cart cross-sell", "Home hero", "Win back at-risk"]
+    assert [i["feasible"] for i in ranked] == [True, True, False] and ranked[0]["expected_monthly_gain"] == 5_000
+    unknown = aws.api("POST", "/v1/backlog", {"title": "No data", "expected_uplift": 0.05, "revenue_at_stake": 1, "effort_days": 1})[1]
+    assert unknown["days_to_detect"] is None and not unknown["feasible"] and unknown["assumptions"]
+    assert aws.api("POST", "/v1/backlog", {"title": "x", "expected_uplift": -1, "revenue_at_stake": 1, "effort_days": 1})[0] == 400
