@@ -4,7 +4,9 @@ A unit's outcome in an experiment (converted, revenue, orders, recommendation cl
 returned) is kept per unit; each change to it becomes *deltas* of the cell counters, so
 that a cell always holds, over its units: n, Σy and Σy² for every metric, and for the
 ratio metric (average order value = revenue / orders) Σrevenue·orders too. That is all
-the statistics module needs (Welch, delta method, Bayesian, sequential).
+the statistics module needs (Welch, delta method, Bayesian, sequential). For CUPED each
+unit also carries a pre-exposure covariate x, its spend before it was exposed (what the
+program accounting saw of it since its first visit): cells keep Σx, Σx² and Σx·revenue.
 
 Cells cross the breakdown dimensions: every combination of segment × device × market ×
 traffic source where each is either the unit's value or `*` (all). A unit with two
@@ -23,7 +25,7 @@ from shared.exposures import ExposureLogged
 
 ALL = "segment=*|device=*|market=*|source=*"
 DIMENSIONS = ("segment", "device", "market", "source")
-COUNTERS = ("n", "conv", "rev", "rev2", "ord", "ord2", "revord", "eng", "eng2", "ret")
+COUNTERS = ("n", "conv", "rev", "rev2", "ord", "ord2", "revord", "eng", "eng2", "ret", "cx", "cx2", "cxy")
 RETURN_AFTER = timedelta(days=1)  # a visit within a day of exposure is the same session, not a return
 RECOMMENDATION_SOURCE = "recommendation"  # traffic_source the storefront sends on a click from a recommendation
 
@@ -60,11 +62,15 @@ class UnitOutcome:
     orders: int = 0
     engaged: int = 0
     returned: int = 0
+    covariate: Decimal = Decimal(0)  # pre-exposure spend (CUPED)
     version: int = 0
 
 
-def exposure_deltas() -> dict[str, Decimal]:
-    return {"n": Decimal(1)}
+def exposure_deltas(covariate: Decimal = Decimal(0)) -> dict[str, Decimal]:
+    deltas = {"n": Decimal(1)}
+    if covariate:
+        deltas.update(cx=covariate, cx2=covariate**2)
+    return deltas
 
 
 def attributable(outcome: UnitOutcome, occurred_at: datetime, window: timedelta) -> bool:
@@ -104,5 +110,6 @@ def _deltas(old: UnitOutcome, new: UnitOutcome) -> dict[str, Decimal]:
         "eng": Decimal(new.engaged - old.engaged),
         "eng2": Decimal(new.engaged**2 - old.engaged**2),
         "ret": Decimal(new.returned - old.returned),
+        "cxy": new.covariate * (new.revenue - old.revenue),
     }
     return {name: value for name, value in deltas.items() if value}

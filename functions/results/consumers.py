@@ -55,10 +55,16 @@ def _window(experiment: str) -> timedelta:
 
 def _exposed(event_id: str, exposure: ExposureLogged) -> None:
     store = results_store()
-    if (exposure.unit_id, exposure.experiment) in store.outcomes([exposure.unit_id]):
+    known = store.outcomes([exposure.unit_id])
+    if (exposure.unit_id, exposure.experiment) in known:
         return  # one exposure per unit and experiment
-    outcome = UnitOutcome(variant=exposure.variant, exposed_at=exposure.exposed_at, cells=tuple(aggregation.cells_of(exposure)))
-    store.apply(event_id, exposure.unit_id, exposure.experiment, None, outcome, aggregation.exposure_deltas(), datetime.now(UTC))
+    # CUPED's covariate: what the unit spent before this exposure (program accounting since its first visit).
+    prior = known.get((exposure.unit_id, PROGRAM))
+    covariate = prior.revenue if prior else Decimal(0)
+    outcome = UnitOutcome(variant=exposure.variant, exposed_at=exposure.exposed_at, cells=tuple(aggregation.cells_of(exposure)),
+                          covariate=covariate)
+    store.apply(event_id, exposure.unit_id, exposure.experiment, None, outcome, aggregation.exposure_deltas(covariate),
+                datetime.now(UTC))
 
 
 def _program_entry(event_id: str, unit: str, at: datetime, outcomes: dict) -> dict:

@@ -37,7 +37,8 @@ def _now() -> datetime:
     summary="An experiment's results: lift and intervals per variant, SRM check, breakdowns, verdict, history",
     description="`metric` defaults to the experiment's primary metric; `breakdown` crosses dimensions "
     "(segment, device, market, traffic_source), each cell needing `min_units` per variant; p-values are corrected "
-    "across variants and cells (`correction`). The SRM warning, when present, comes first.",
+    "across variants and cells (`correction`). The SRM warning, when present, comes first. `cuped=true` adjusts revenue "
+    "per visitor by each unit's spend before its exposure and reports the variance reduction.",
     tags=["results"],
 )
 def get_results(
@@ -48,9 +49,10 @@ def get_results(
     breakdown: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_,]+$")] = None,
     correction: Annotated[Correction, Query()] = "holm",
     min_units: Annotated[int, Query(ge=2, le=100_000)] = 100,
+    cuped: Annotated[bool, Query()] = False,
 ) -> ExperimentResults:
     return service.experiment_results(results_store(), key, metric=metric, engine=engine, alpha=alpha, breakdown=breakdown,
-                                      correction=correction, min_units=min_units, now=_now())
+                                      correction=correction, min_units=min_units, now=_now(), cuped=cuped)
 
 
 @app.put("/v1/experiments/<key>/conclusion", summary="Attach the analyst's conclusion to an experiment", tags=["results"])

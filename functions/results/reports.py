@@ -34,8 +34,14 @@ class VariantCounters:
     counters: dict[str, float]
 
 
-def payload(metric: str, engine: str, alpha: float, variants: list[VariantCounters]) -> dict[str, Any]:
+# CUPED reads the pre-exposure spend against revenue per visitor (the metric it predicts).
+CUPED_FIELDS = {"sum_x": "cx", "sum_x2": "cx2", "sum_xy": "cxy"}
+
+
+def payload(metric: str, engine: str, alpha: float, variants: list[VariantCounters], *, cuped: bool = False) -> dict[str, Any]:
     metric_type, fields = METRICS[metric]
+    if cuped and metric == "revenue_per_visitor" and all(v.counters.get("cx2", 0) > 0 for v in variants):
+        fields = {**fields, **CUPED_FIELDS}
     return {
         "metric": {"type": metric_type}, "engine": engine, "alpha": alpha,
         "expected_weights": [v.weight for v in variants],

@@ -64,6 +64,8 @@ class ExperimentResults(BaseModel):
     srm_warning: str | None = Field(description="Shown above everything when the split is not the configured one")
     verdict: str
     overall: Analysis | None
+    cuped_variance_reduction: float | None = Field(
+        default=None, description="With cuped=true on revenue per visitor: 1 - adjusted/raw variance (pre-exposure spend)")
     breakdown: list[str] = Field(default_factory=list)
     cells: list[CellResult] = Field(default_factory=list)
     history: list[HistoryPoint] = Field(default_factory=list, description="Daily snapshots of the primary comparison")

@@ -32,12 +32,13 @@ def _analysis(result: dict[str, Any]) -> Analysis:
                     srm_p_value=result["srm_p_value"], srm_flag=result["srm_flag"])
 
 
-def _analyse(metric: str, engine: str, alpha: float, arms: list[reports.VariantCounters], min_units: int) -> tuple[dict | None, str | None]:
+def _analyse(metric: str, engine: str, alpha: float, arms: list[reports.VariantCounters], min_units: int,
+             cuped: bool = False) -> tuple[dict | None, str | None]:
     why_not = reports.analyzable(metric, arms, min_units)
     if why_not:
         return None, why_not
     try:
-        return statistics.analyze(reports.payload(metric, engine, alpha, arms)), None
+        return statistics.analyze(reports.payload(metric, engine, alpha, arms, cuped=cuped)), None
     except statistics.StatisticsInputError as exc:  # counters that cannot be read yet (e.g. no variance)
         return None, str(exc)
 
@@ -53,7 +54,7 @@ def breakdown_dimensions(breakdown: str | None) -> tuple[str, ...]:
 
 
 def experiment_results(store: ResultsStore, key: str, *, metric: str | None, engine: str, alpha: float, breakdown: str | None,
-                       correction: str, min_units: int, now: datetime) -> ExperimentResults:
+                       correction: str, min_units: int, now: datetime, cuped: bool = False) -> ExperimentResults:
     definition = store.definition(key)
     if definition is None:
         raise NotFound(f"No experiment {key!r} (results know an experiment once it is created).", code="experiment_not_found")
@@ -61,11 +62,11 @@ def experiment_results(store: ResultsStore, key: str, *, metric: str | None, eng
     arms = [(v.key, v.weight) for v in definition.variants]
     items = store.cells(key)
     overall_arms = reports.whole_experiment(items, arms)
-    overall, why_not = _analyse(metric, engine, alpha, overall_arms, min_units)
+    overall, why_not = _analyse(metric, engine, alpha, overall_arms, min_units, cuped)
     dimensions = breakdown_dimensions(breakdown)
     cells = []
     for cell, cell_arms in (reports.by_cell(items, arms, dimensions).items() if dimensions else []):
-        result, too_small = _analyse(metric, engine, alpha, cell_arms, min_units)
+        result, too_small = _analyse(metric, engine, alpha, cell_arms, min_units, cuped)
         parsed = {d: v for d, v in reports.parse_cell(cell).items() if d in dimensions}
         cells.append((parsed, result, too_small))
 
@@ -88,6 +89,7 @@ def experiment_results(store: ResultsStore, key: str, *, metric: str | None, eng
         srm_warning=reports.verdict(metric, engine, alpha, overall, None, None) if overall and overall["srm_flag"] else None,
         verdict=reports.verdict(metric, engine, alpha, overall, why_not, more),
         overall=_analysis(overall) if overall else None,
+        cuped_variance_reduction=(overall or {}).get("cuped", {}).get("variance_reduction"),
         breakdown=list(dimensions),
         cells=[CellResult(cell=c, analysis=_analysis(r) if r else None, not_analysed=t) for c, r, t in cells],
         history=_history(store, key, metric, arms, min_units),

@@ -136,7 +136,8 @@ def _outcome(item: dict[str, Any]) -> UnitOutcome:
     return UnitOutcome(
         variant=item["variant"], exposed_at=datetime.fromisoformat(item["exposed_at"]), cells=tuple(item["cells"]),
         converted=int(item["converted"]), revenue=Decimal(item["revenue"]), orders=int(item["orders"]),
-        engaged=int(item["engaged"]), returned=int(item["returned"]), version=int(item["version"]),
+        engaged=int(item["engaged"]), returned=int(item["returned"]), covariate=Decimal(item.get("covariate", 0)),
+        version=int(item["version"]),
     )
 
 

@@ -192,3 +192,24 @@ def test_the_backlog_ranks_feasible_use_cases_by_gain_per_effort(aws):
     unknown = aws.api("POST", "/v1/backlog", {"title": "No data", "expected_uplift": 0.05, "revenue_at_stake": 1, "effort_days": 1})[1]
     assert unknown["days_to_detect"] is None and not unknown["feasible"] and unknown["assumptions"]
     assert aws.api("POST", "/v1/backlog", {"title": "x", "expected_uplift": -1, "revenue_at_stake": 1, "effort_days": 1})[0] == 400
+
+
+def test_cuped_uses_spend_before_the_exposure_and_reports_the_variance_reduction(aws):
+    create(aws, "hero")
+    start(aws, "hero")
+    spend = {f"anon-cu{n}": 10 + 7 * (n % 9) for n in range(24)}
+    for unit, amount in spend.items():
+        buy(aws, unit, f"{amount}.00", minutes_ago=4)  # before the exposure: the covariate
+    aws.pump()
+    for unit in spend:
+        assign(aws, anonymous_id=unit)
+    aws.pump()
+    for n, (unit, amount) in enumerate(spend.items()):
+        buy(aws, unit, f"{amount + n % 3}.00")  # after: close to what they spent before
+    aws.pump()
+    plain = aws.api("GET", "/v1/experiments/hero/results?metric=revenue_per_visitor&min_units=5")[1]
+    adjusted = aws.api("GET", "/v1/experiments/hero/results?metric=revenue_per_visitor&min_units=5&cuped=true")[1]
+    assert plain["cuped_variance_reduction"] is None
+    assert adjusted["cuped_variance_reduction"] > 0.9  # spend after is almost spend before
+    plain_ci, cuped_ci = plain["overall"]["variants"][0]["ci"], adjusted["overall"]["variants"][0]["ci"]
+    assert cuped_ci[1] - cuped_ci[0] < plain_ci[1] - plain_ci[0]
