@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps "lifetimes==0.11.3"
 	@# MovieLens 100k ships inside recbole: data only (the recommender's quality tests), none of its code.
 	$(BIN)/python -m pip install --quiet --no-deps "recbole==1.2.1"
+	@# The web pages are tested in Debian's chromium (Playwright's own browser downloads are blocked).
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { echo "make: installing chromium for the browser tests"; apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "make: chromium is not installed and cannot be here; the browser tests will be skipped"; }
 	@touch $@
 
 install: $(STAMP)
