@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/crm_import.py
 	$(BIN)/python bench/recommend.py
 	$(BIN)/python bench/assign.py
+	$(BIN)/python bench/results.py
 
 clean:
 	rm -rf $(VENV) cdk.out .persona .pytest_cache
