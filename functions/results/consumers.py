@@ -8,7 +8,8 @@
 - privacy: the results context's part of each privacy request.
 
 Every event is applied once: a marker per (event, experiment) is written in the same
-transaction as the counters, so duplicate or replayed deliveries never double count.
+transaction as the counters, so duplicate or replayed deliveries never double count; a
+batch's changes are written together, each cell once per transaction (batching.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.results import aggregation
 from functions.results.aggregation import ALL, UnitOutcome
+from functions.results.batching import BatchPlan
 from functions.results.settings import BusSettings, ExportsSettings, ProgramSettings
 from functions.results.store import results_store
 from shared import settings
@@ -44,18 +46,21 @@ PROGRAM_WINDOW = timedelta(days=30)
 DEFAULT_WINDOW = timedelta(days=7)
 
 _aggregation = BatchProcessor(event_type=EventType.SQS)
+_plan: BatchPlan | None = None  # the batch being planned (one at a time per container)
+_windows: dict[str, timedelta] = {}
 
 
 def _window(experiment: str) -> timedelta:
     if experiment == PROGRAM:
         return PROGRAM_WINDOW
-    definition = results_store().definition(experiment)
-    return timedelta(days=definition.attribution_days) if definition else DEFAULT_WINDOW
+    if experiment not in _windows:
+        definition = results_store().definition(experiment)
+        _windows[experiment] = timedelta(days=definition.attribution_days) if definition else DEFAULT_WINDOW
+    return _windows[experiment]
 
 
-def _exposed(event_id: str, exposure: ExposureLogged) -> None:
-    store = results_store()
-    known = store.outcomes([exposure.unit_id])
+def _exposed(plan: BatchPlan, message_id: str, event_id: str, exposure: ExposureLogged) -> None:
+    known = plan.outcomes([exposure.unit_id])
     if (exposure.unit_id, exposure.experiment) in known:
         return  # one exposure per unit and experiment
     # CUPED's covariate: what the unit spent before this exposure (program accounting since its first visit).
@@ -63,57 +68,57 @@ def _exposed(event_id: str, exposure: ExposureLogged) -> None:
     covariate = prior.revenue if prior else Decimal(0)
     outcome = UnitOutcome(variant=exposure.variant, exposed_at=exposure.exposed_at, cells=tuple(aggregation.cells_of(exposure)),
                           covariate=covariate)
-    store.apply(event_id, exposure.unit_id, exposure.experiment, None, outcome, aggregation.exposure_deltas(covariate),
-                datetime.now(UTC))
+    plan.change(message_id, event_id, exposure.unit_id, exposure.experiment, None, outcome, aggregation.exposure_deltas(covariate))
 
 
-def _program_entry(event_id: str, unit: str, at: datetime, outcomes: dict) -> dict:
+def _program_entry(plan: BatchPlan, message_id: str, event_id: str, unit: str, at: datetime, outcomes: dict) -> dict:
     """A unit's first visit puts it in the program's accounting: holdout or program."""
     if (unit, PROGRAM) in outcomes:
         return outcomes
     group = "holdout" if in_global_holdout(unit, settings.load(ProgramSettings).global_holdout_share) else "program"
-    results_store().mark_program_started(at)
     outcome = UnitOutcome(variant=group, exposed_at=at, cells=(ALL,))
-    results_store().apply(event_id + "#entry", unit, PROGRAM, None, outcome, aggregation.exposure_deltas(), datetime.now(UTC))
+    plan.change(message_id, event_id, unit, PROGRAM, None, outcome, aggregation.exposure_deltas())
     return {**outcomes, (unit, PROGRAM): outcome}
 
 
-def _converted(event_id: str, conversion: ConversionRecorded) -> None:
-    store, unit = results_store(), conversion.customer_id or conversion.anonymous_id
-    outcomes = _program_entry(event_id, unit, conversion.occurred_at, store.outcomes([unit, conversion.anonymous_id]))
+def _converted(plan: BatchPlan, message_id: str, event_id: str, conversion: ConversionRecorded) -> None:
+    unit = conversion.customer_id or conversion.anonymous_id
+    outcomes = _program_entry(plan, message_id, event_id + "#entry", unit, conversion.occurred_at,
+                              plan.outcomes([unit, conversion.anonymous_id]))
     for (owner, experiment), outcome in outcomes.items():
         if aggregation.attributable(outcome, conversion.occurred_at, _window(experiment)):
             new, deltas = aggregation.conversion(outcome, Decimal(conversion.value))
-            store.apply(event_id, owner, experiment, outcome, new, deltas, datetime.now(UTC))
+            plan.change(message_id, event_id, owner, experiment, outcome, new, deltas)
 
 
-def _interacted(event_id: str, seen: InteractionRecorded) -> None:
-    if seen.type == "purchase":
-        return  # its ConversionRecorded carries the order
-    store, unit = results_store(), seen.customer_id or seen.anonymous_id
-    if not unit:
-        return
-    outcomes = _program_entry(event_id, unit, seen.occurred_at, store.outcomes([unit, seen.anonymous_id]))
+def _interacted(plan: BatchPlan, message_id: str, event_id: str, seen: InteractionRecorded) -> None:
+    unit = seen.customer_id or seen.anonymous_id
+    if seen.type == "purchase" or not unit:
+        return  # a purchase's ConversionRecorded carries the order
+    outcomes = _program_entry(plan, message_id, event_id + "#entry", unit, seen.occurred_at,
+                              plan.outcomes([unit, seen.anonymous_id]))
     from_recommendation = seen.type == "product_view" and seen.context.traffic_source == aggregation.RECOMMENDATION_SOURCE
     for (owner, experiment), outcome in outcomes.items():
         if seen.occurred_at < outcome.exposed_at:
             continue
         new, deltas = aggregation.interaction(outcome, seen.occurred_at, _window(experiment), from_recommendation=from_recommendation)
         if deltas:
-            store.apply(event_id, owner, experiment, outcome, new, deltas, datetime.now(UTC))
+            plan.change(message_id, event_id, owner, experiment, outcome, new, deltas)
 
 
 def _aggregate(record: SQSRecord) -> None:
+    """Plan one record's changes (written for the whole batch in aggregation_handler)."""
     envelope = envelope_from_body(record.body)
-    name, event_id = envelope.metadata.event_name, envelope.metadata.event_id
+    name, event_id, plan = envelope.metadata.event_name, envelope.metadata.event_id, _plan
     if name == "ExposureLogged":
-        _exposed(event_id, ExposureLogged.model_validate(envelope.data))
+        _exposed(plan, record.message_id, event_id, ExposureLogged.model_validate(envelope.data))
     elif name == "ConversionRecorded":
-        _converted(event_id, ConversionRecorded.model_validate(envelope.data))
+        _converted(plan, record.message_id, event_id, ConversionRecorded.model_validate(envelope.data))
     elif name == "InteractionRecorded":
-        _interacted(event_id, InteractionRecorded.model_validate(envelope.data))
+        _interacted(plan, record.message_id, event_id, InteractionRecorded.model_validate(envelope.data))
     elif name == "ExperimentChanged":
         results_store().set_definition(ExperimentChanged.model_validate(envelope.data))
+        _windows.pop(envelope.data["key"], None)
     elif name == "IdentityLinked":
         linked = IdentityLinked.model_validate(envelope.data)
         results_store().links.link(linked.anonymous_id, linked.customer_id)
@@ -124,7 +129,22 @@ def _aggregate(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
 def aggregation_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=_aggregate, processor=_aggregation, context=context)
+    """Plan every record (Powertools reports the ones that cannot be read), then write the
+    batch's changes together (batching.py); messages whose writes failed are reported too."""
+    global _plan
+    _plan = BatchPlan(results_store())
+    _windows.clear()  # definitions may have changed since the last batch
+    with _aggregation(records=event["Records"], handler=_aggregate, lambda_context=context):
+        _aggregation.process()
+    now = datetime.now(UTC)
+    if _plan.changes:
+        results_store().mark_program_started(min(c.new.exposed_at for c in _plan.changes))
+    failed = _plan.flush(now)
+    response = _aggregation.response()
+    reported = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    response["batchItemFailures"] += [{"itemIdentifier": m} for m in sorted(failed - reported)]
+    logger.info("aggregated", extra={"records": len(event["Records"]), "changes": len(_plan.changes), "failed": len(failed)})
+    return response
 
 
 _privacy = BatchProcessor(event_type=EventType.SQS)

@@ -50,18 +50,17 @@ class ResultsStore:
 
     def apply(self, event_id: str, unit_id: str, experiment: str, old: UnitOutcome | None, new: UnitOutcome,
               deltas: dict[str, Decimal], now: datetime) -> bool:
-        """Record the unit's new outcome and add the deltas to each of its cells, all or
+        """Record one unit's new outcome and add the deltas to each of its cells, all or
         nothing, once per event. False when this event was applied already."""
-        marker = {"pk": f"EVENT#{event_id}", "sk": experiment, "expires_at": int((now + MARKER_KEPT).timestamp())}
+        marker = {"pk": f"EVENT#{event_id}", "sk": experiment}  # no unit id: markers outlive an erasure
         actions = [
-            Put(marker, only_if_absent=True),
-            Put({"pk": _unit(unit_id), "sk": f"EXPOSED#{experiment}", **_item(new)},
-                if_version=("version", old.version) if old else None, only_if_absent=old is None),
+            Put({**marker, "expires_at": int((now + MARKER_KEPT).timestamp())}, only_if_absent=True),
+            Put(outcome_item(unit_id, experiment, new), if_version=("version", old.version) if old else None, only_if_absent=old is None),
             *(Add({"pk": f"CELLS#{experiment}", "sk": f"{cell}#{new.variant}"}, deltas) for cell in new.cells if deltas),
         ]
         if self.table.transact(actions):
             return True
-        if self.table.get({"pk": marker["pk"], "sk": experiment}, consistent=True):
+        if self.table.get(marker, consistent=True):
             return False  # a redelivery: counted already
         raise RuntimeError(f"outcome of {experiment} changed concurrently; the message will be retried")
 
@@ -127,9 +126,10 @@ class ResultsStore:
         return self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for s in subject_ids for i in self.table.query("pk", _unit(s)))
 
 
-def _item(outcome: UnitOutcome) -> dict[str, Any]:
+def outcome_item(unit_id: str, experiment: str, outcome: UnitOutcome) -> dict[str, Any]:
     values = asdict(outcome)
-    return {**values, "exposed_at": outcome.exposed_at.isoformat(), "cells": list(outcome.cells)}
+    return {"pk": _unit(unit_id), "sk": f"EXPOSED#{experiment}", **values, "exposed_at": outcome.exposed_at.isoformat(),
+            "cells": list(outcome.cells)}
 
 
 def _outcome(item: dict[str, Any]) -> UnitOutcome:
