@@ -636,7 +636,7 @@ TOPOLOGY = Topology(
             id="storefront_to_results",
             queue="results_aggregation",
             sources=("persona.profiles",),
-            detail_types=("InteractionRecorded", "ConversionRecorded", "IdentityLinked"),
+            detail_types=("InteractionRecorded", "ConversionRecorded", "IdentityLinked", "ProfileUpdated"),
         ),
         EventRule(
             id="privacy_requests_to_results",

@@ -4,7 +4,8 @@
   revenue of exposed units within the attribution window), InteractionRecorded
   (engagement and returns; every unit's first visit also enters the program's
   holdout-vs-program accounting), ExperimentChanged (definitions), IdentityLinked
-  (which anonymous ids a customer had, for privacy requests).
+  (which anonymous ids a customer had, for privacy requests), ProfileUpdated (segments,
+  for the program's traffic per segment).
 - privacy: the results context's part of each privacy request.
 
 Every event is applied once: a marker per (event, experiment) is written in the same
@@ -34,7 +35,7 @@ from shared.bucketing import in_global_holdout
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event
 from shared.exposures import ExperimentChanged, ExposureLogged
-from shared.interactions import ConversionRecorded, IdentityLinked, InteractionRecorded
+from shared.interactions import ConversionRecorded, IdentityLinked, InteractionRecorded, ProfileUpdated
 from shared.observability import for_service
 from shared.privacy_tasks import PrivacyRequestAccepted, carry_out, completed
 
@@ -76,7 +77,9 @@ def _program_entry(plan: BatchPlan, message_id: str, event_id: str, unit: str, a
     if (unit, PROGRAM) in outcomes:
         return outcomes
     group = "holdout" if in_global_holdout(unit, settings.load(ProgramSettings).global_holdout_share) else "program"
-    outcome = UnitOutcome(variant=group, exposed_at=at, cells=(ALL,))
+    # Per-segment cells give the backlog each segment's daily traffic.
+    cells = (ALL, *(aggregation.cell_key(segment=s) for s in sorted(set(results_store().segments(unit)))))
+    outcome = UnitOutcome(variant=group, exposed_at=at, cells=cells)
     plan.change(message_id, event_id, unit, PROGRAM, None, outcome, aggregation.exposure_deltas())
     return {**outcomes, (unit, PROGRAM): outcome}
 
@@ -122,6 +125,9 @@ def _aggregate(record: SQSRecord) -> None:
     elif name == "IdentityLinked":
         linked = IdentityLinked.model_validate(envelope.data)
         results_store().links.link(linked.anonymous_id, linked.customer_id)
+    elif name == "ProfileUpdated":
+        updated = ProfileUpdated.model_validate(envelope.data)
+        results_store().set_segments(updated.profile_id, updated.segments)
     else:
         raise ValueError(f"unexpected event {name!r}")  # a wiring mistake: let it reach the DLQ
 

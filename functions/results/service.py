@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from functions.results import reports, statistics
-from functions.results.aggregation import ALL
+from functions.results.aggregation import ALL, cell_key
 from functions.results.schemas import (
     Analysis,
     Backlog,
@@ -141,23 +141,28 @@ FEASIBILITY_HORIZON_DAYS = 56  # eight weeks: longer tests run into seasonality 
 def backlog(store: ResultsStore, stored: list[dict[str, Any]], now: datetime) -> Backlog:
     """Every use case with its statistical feasibility from the planner, ranked: feasible
     ones first, then by expected monthly gain per day of effort."""
-    program = reports.whole_experiment(store.cells(PROGRAM), [("holdout", 0.5), ("program", 0.5)])
-    units = sum(a.counters.get("n", 0) for a in program)
-    conversions = sum(a.counters.get("conv", 0) for a in program)
+    cells = store.cells(PROGRAM)
     first_seen = store.program_started()
     days = max((now - first_seen).total_seconds() / 86_400, 1.0) if first_seen else None
     items = []
     for raw in stored:
         spec = BacklogItemIn.model_validate({k: v for k, v in raw.items() if k in BacklogItemIn.model_fields})
         assumptions = []
+        # The target's own traffic and rate when the program has seen the segment, else the whole program's.
+        cell = cell_key(segment=spec.target_segment) if spec.target_segment else ALL
+        counted = _totals(cells, cell)
+        if spec.target_segment and not counted["n"]:
+            cell, counted = ALL, _totals(cells, ALL)
+            assumptions.append(f"segment {spec.target_segment} not seen yet: the whole program's numbers")
+        whose = f"segment {spec.target_segment}" if cell != ALL else "the program"
         rate = spec.baseline_rate
-        if rate is None and units and 0 < conversions < units:
-            rate = conversions / units
-            assumptions.append(f"baseline: the program's conversion rate {rate:.2%}")
+        if rate is None and 0 < counted["conv"] < counted["n"]:
+            rate = counted["conv"] / counted["n"]
+            assumptions.append(f"baseline: {whose}'s conversion rate {rate:.2%}")
         traffic = spec.daily_traffic
-        if traffic is None and units and days:
-            traffic = units / days
-            assumptions.append(f"traffic: the program's {traffic:,.0f} visitors a day (the segment's share unknown)")
+        if traffic is None and counted["n"] and days:
+            traffic = counted["n"] / days
+            assumptions.append(f"traffic: {whose}'s {traffic:,.0f} visitors a day")
         needed = statistics.days_for_mde(statistics.Baseline.rate(rate), spec.expected_uplift, traffic) if rate and traffic else None
         if needed is None:
             assumptions.append("give baseline_rate and daily_traffic: the program has no data yet")
@@ -166,3 +171,9 @@ def backlog(store: ResultsStore, stored: list[dict[str, Any]], now: datetime) ->
                                  expected_monthly_gain=gain, score=gain / spec.effort_days, assumptions=assumptions))
     items.sort(key=lambda i: (not i.feasible, -i.score))
     return Backlog(horizon_days=FEASIBILITY_HORIZON_DAYS, items=items)
+
+
+def _totals(items: list[dict[str, Any]], cell: str) -> dict[str, float]:
+    """Units and converting units of one program cell, holdout and program together."""
+    rows = [i for i in items if i["sk"].rsplit("#", 1)[0] == cell]
+    return {name: float(sum(i.get(name, 0) for i in rows)) for name in ("n", "conv")}

@@ -7,6 +7,7 @@
                              sk CONCLUSION                 the analyst's conclusion
     pk HISTORY#<key>         sk <date>                     that day's whole-experiment counters
     pk UNIT#<id>             sk LINKED_TO, ALIAS#<id>      identity links (shared/identity_links.py)
+                             sk SEGMENTS                   the unit's segments (ProfileUpdated): program traffic per segment
 
 The program's KPIs against the global holdout use the same machinery under the
 experiment key `_program` (variants `holdout`, `program`; never a valid experiment key).
@@ -102,6 +103,14 @@ class ResultsStore:
     def mark_program_started(self, at: datetime) -> None:
         """The first visit ever counted (the base of the program's daily traffic)."""
         self.table.put_if_absent({"pk": "PROGRAM", "sk": "STARTED", "at": at.isoformat()})
+
+    # ------------------------------------------------------------ segments (ProfileUpdated)
+    def set_segments(self, unit_id: str, segments: list[str]) -> None:
+        self.table.put({"pk": _unit(unit_id), "sk": "SEGMENTS", "segments": segments})
+
+    def segments(self, unit_id: str) -> list[str]:
+        item = self.table.get({"pk": _unit(unit_id), "sk": "SEGMENTS"})
+        return list(item["segments"]) if item else []
 
     # ------------------------------------------------------------ backlog
     def add_backlog_item(self, item: dict[str, Any]) -> None:

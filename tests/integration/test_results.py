@@ -213,3 +213,27 @@ def test_cuped_uses_spend_before_the_exposure_and_reports_the_variance_reduction
     assert adjusted["cuped_variance_reduction"] > 0.9  # spend after is almost spend before
     plain_ci, cuped_ci = plain["overall"]["variants"][0]["ci"], adjusted["overall"]["variants"][0]["ci"]
     assert cuped_ci[1] - cuped_ci[0] < plain_ci[1] - plain_ci[0]
+
+
+def test_backlog_feasibility_uses_the_target_segments_own_traffic(aws):
+    from shared.aws.events import EventPublisher
+    from shared.envelope import new_event
+    from shared.interactions import ProfileUpdated
+
+    publisher = EventPublisher(aws.name("bus", "persona"))
+    at_risk = [f"C-s{n}" for n in range(6)]
+    publisher.publish([new_event("ProfileUpdated", ProfileUpdated(profile_id=c, added=["lifecycle:at_risk"], removed=[],
+                                                                  segments=["lifecycle:at_risk"]), context="profiles", correlation_id="t")
+                       for c in at_risk])
+    aws.pump()
+    for customer in at_risk + ["C-other1", "C-other2"]:
+        aws.api("POST", "/v1/events", {"events": [{"type": "purchase", "customer_id": customer, "item_id": "sku-1",
+                                                     "value": "10.00", "currency": "EUR", "timestamp": datetime.now(UTC).isoformat()}]})
+    aws.pump()
+    status, item = aws.api("POST", "/v1/backlog", {"title": "Win back", "target_segment": "lifecycle:at_risk",
+                                                   "expected_uplift": 0.5, "revenue_at_stake": 1000, "effort_days": 1})
+    assert status == 201, item
+    assert any("segment lifecycle:at_risk's 6 visitors a day" in a for a in item["assumptions"])
+    unseen = aws.api("POST", "/v1/backlog", {"title": "VIP", "target_segment": "rfm:champions", "expected_uplift": 0.5,
+                                             "revenue_at_stake": 1000, "effort_days": 1, "baseline_rate": 0.1})[1]
+    assert any("not seen yet" in a for a in unseen["assumptions"]) and any("8 visitors a day" in a for a in unseen["assumptions"])
