@@ -52,13 +52,19 @@ def verify(aws, request_id):
 
 def anna_everywhere(aws):
     """Data about C-1001 in every context that exists: profiles (CRM, orders, storefront), privacy (consent),
-    recommend (browsing history), experiments (consent projection)."""
+    recommend (browsing history), experiments (assignment, consent projection), results (her outcomes)."""
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
     drop(aws, aws_context(), "orders.csv.gz", "orders/shop.csv.gz")
-    assert aws.api("PUT", "/v1/consents/C-1001", {"purposes": {"personalization": True}, "source": "banner", "policy_version": "v3"})[0] == 200
-    aws.pump()  # recommend keeps history only once personalization is allowed
+    assert aws.api("PUT", "/v1/consents/C-1001", {"purposes": {"analytics": True, "personalization": True}, "source": "banner",
+                                                  "policy_version": "v3"})[0] == 200
+    aws.pump()  # recommend keeps history only once personalization is allowed; experiments need analytics
     status, _ = aws.api("POST", "/v1/events", {"events": EVENTS})
     assert status == 202
+    # An experiment she takes part in: an assignment (experiments) and her outcome (results).
+    aws.api("POST", "/v1/experiments", {"key": "anna-test", "hypothesis": "h", "primary_metric": "conversion_rate",
+                                        "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]})
+    aws.api("PATCH", "/v1/experiments/anna-test", {"status": "running"})
+    assert aws.api("POST", "/v1/assignments", {"user_id": "C-1001", "anonymous_id": "anon-anna"})[1]["assignments"]
     aws.pump()
 
 
@@ -153,9 +159,11 @@ def test_access_gathers_every_context_into_one_bundle(aws):
     assert {a["attribute"] for a in profiles["attributes"]} >= {"email", "first_name"}
     assert [o["order_id"] for o in profiles["orders"]] == ["O-1", "O-2"]
     assert profiles["identity"] == [{"profile_id": "C-1001", "linked_anonymous_id": "anon-anna"}]
-    assert data["contexts"]["privacy"]["consents"][0]["purpose"] == "personalization"
+    assert {c["purpose"] for c in data["contexts"]["privacy"]["consents"]} >= {"analytics", "personalization"}  # and the CRM opt-in
     assert [h["item_id"] for h in data["contexts"]["recommend"]["interaction_history"]] == ["sku-2"]
     assert data["contexts"]["experiments"]["consent_projection"][0]["effective"]["personalization"]
+    assert [a["experiment"] for a in data["contexts"]["experiments"]["assignments"]] == ["anna-test"]
+    assert {o["experiment"] for o in data["contexts"]["results"]["experiment_outcomes"]} >= {"anna-test"}
     assert "profiles/orders.csv" in archive.namelist() and archive.read("profiles/orders.csv").decode().startswith("amount,at,currency")
     steps = [e["step"] for e in aws.api("GET", f"/v1/privacy-requests/{request_id}/audit")[1]["entries"]]
     assert steps[0] == "received" and steps[1] == "verified" and steps[-1] == "completed" and steps.count("task_completed") == 5
