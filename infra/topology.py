@@ -423,6 +423,13 @@ TOPOLOGY = Topology(
             grants=(Grant("bucket", "models", "read"),),
         ),
         Function(
+            id="recommend_catalog",
+            context="recommend",
+            handler="functions.recommend.admin.catalog_handler",
+            description="The published product catalog for storefronts: browse, search, one product",
+            grants=(Grant("bucket", "models", "read"),),
+        ),
+        Function(
             id="recommend_events",
             context="recommend",
             handler="functions.recommend.consumers.events_handler",
@@ -533,6 +540,8 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/privacy-outbox", "privacy_admin", auth="admin"),
         Route("GET", "/v1/recommendations", "recommend_api"),
         Route("GET", "/v1/models", "recommend_admin", auth="admin"),
+        Route("GET", "/v1/catalog", "recommend_catalog"),
+        Route("GET", "/v1/catalog/{item_id}", "recommend_catalog"),
         Route("POST", "/v1/assignments", "experiments_api"),
         Route("POST", "/v1/experiments", "experiments_admin", auth="admin"),
         Route("GET", "/v1/experiments", "experiments_admin", auth="admin"),

@@ -196,3 +196,18 @@ def test_erasure_removes_history_and_marks_the_models_trained_on_the_person(aws,
     assert _traces(aws, {"C-1001", "anon-anna", *hashed}) == []
     versions = aws.client("s3").list_object_versions(Bucket=shop.bucket, Prefix=f"models/{model['model_version']}/{METADATA_FILE}")
     assert len(versions["Versions"]) == 1  # the old lineage is not kept as a noncurrent version
+
+
+def test_the_catalog_can_be_browsed_and_searched(aws, shop):
+    status, page = aws.api("GET", "/v1/catalog?q=stride%20socks&limit=3")
+    assert status == 200 and page["items"] and page["total"] >= len(page["items"])
+    assert all("stride" in f"{i['title']} {i['brand']}".lower() and i["category"] == "socks" for i in page["items"])
+    assert "lingerie" in page["categories"] and len(aws.api("GET", "/v1/catalog?limit=500")[1]["items"]) == 308
+    assert aws.api("GET", "/v1/catalog/sku-1001")[1]["brand"] == "Stride"
+    assert aws.api("GET", "/v1/catalog/sku-none")[0] == 404
+    assert aws.api("GET", "/v1/catalog?limit=0")[0] == 400
+
+
+def test_the_catalog_is_empty_before_one_is_published(aws):
+    status, page = aws.api("GET", "/v1/catalog")
+    assert status == 200 and page == {"total": 0, "items": [], "categories": []}
