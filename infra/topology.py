@@ -550,6 +550,7 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/experiments/{key}/results", "results_api", auth="admin"),
         Route("PUT", "/v1/experiments/{key}/conclusion", "results_api", auth="admin"),
         Route("GET", "/v1/program", "results_api", auth="admin"),
+        Route("POST", "/v1/planner", "results_api", auth="admin"),
         Route("POST", "/v1/backlog", "results_api", auth="admin"),
         Route("GET", "/v1/backlog", "results_api", auth="admin"),
     ),

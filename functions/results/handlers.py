@@ -12,7 +12,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.results import service
-from functions.results.schemas import Backlog, BacklogItem, BacklogItemIn, Conclusion, Correction, Engine, ExperimentResults, MetricName, ProgramKpis, StoredConclusion
+from functions.results.schemas import (
+    Backlog,
+    BacklogItem,
+    BacklogItemIn,
+    Conclusion,
+    Correction,
+    Engine,
+    ExperimentResults,
+    MetricName,
+    Plan,
+    PlanQuery,
+    ProgramKpis,
+    StoredConclusion,
+)
 from functions.results.settings import ProgramSettings
 from functions.results.store import results_store
 from shared import settings
@@ -74,6 +87,12 @@ def put_conclusion(key: ExperimentKey, conclusion: Annotated[Conclusion, Body()]
 )
 def get_program(cost: Annotated[float | None, Query(ge=0)] = None) -> ProgramKpis:
     return service.program_kpis(results_store(), settings.load(ProgramSettings).global_holdout_share, cost)
+
+
+@app.post("/v1/planner", summary="Power / MDE planner: days for an MDE, or the MDE reachable in some days", tags=["results"],
+          description="Two-sided z-test at the given power, traffic split equally over the variants.")
+def post_planner(query: Annotated[PlanQuery, Body()]) -> Plan:
+    return service.plan(query)
 
 
 @app.post("/v1/backlog", summary="Add a use case to the testing backlog", tags=["results"],

@@ -118,3 +118,25 @@ class BacklogItem(BacklogItemIn):
 class Backlog(BaseModel):
     horizon_days: int
     items: list[BacklogItem]
+
+
+class PlanQuery(BaseModel):
+    """A power / MDE plan: give `mde` to get the days, or `days` to get the MDE."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    baseline_rate: float | None = Field(default=None, gt=0, lt=1, description="For a rate metric (e.g. conversion)")
+    baseline_mean: float | None = Field(default=None, gt=0, description="For a mean metric (e.g. revenue per visitor)")
+    baseline_variance: float | None = Field(default=None, gt=0, description="Per-unit variance of that mean")
+    daily_traffic: float = Field(gt=0, description="Units a day in the targeted segment")
+    variants: int = Field(default=2, ge=2, le=24, description="Including the control; traffic is split equally")
+    mde: float | None = Field(default=None, gt=0, le=5, description="Relative lift to detect, e.g. 0.05")
+    days: float | None = Field(default=None, gt=0, le=365)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    power: float = Field(default=0.8, gt=0.5, lt=1)
+
+
+class Plan(PlanQuery):
+    units_per_variant: int | None = None
+    days_needed: int | None = None
+    mde_reachable: float | None = None

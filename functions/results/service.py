@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from functions.results.schemas import (
     ExperimentResults,
     HistoryPoint,
     KpiRow,
+    Plan,
+    PlanQuery,
     ProgramKpis,
     StoredConclusion,
 )
@@ -177,3 +180,21 @@ def _totals(items: list[dict[str, Any]], cell: str) -> dict[str, float]:
     """Units and converting units of one program cell, holdout and program together."""
     rows = [i for i in items if i["sk"].rsplit("#", 1)[0] == cell]
     return {name: float(sum(i.get(name, 0) for i in rows)) for name in ("n", "conv")}
+
+
+def plan(query: PlanQuery) -> Plan:
+    """Days needed for an MDE, or the MDE reachable in some days, at the requested power."""
+    if (query.mde is None) == (query.days is None):
+        raise BadRequest("Give either mde (to get the days needed) or days (to get the reachable MDE).", code="bad_plan")
+    if query.baseline_rate is not None:
+        baseline = statistics.Baseline.rate(query.baseline_rate)
+    elif query.baseline_mean is not None and query.baseline_variance is not None:
+        baseline = statistics.Baseline(query.baseline_mean, query.baseline_variance)
+    else:
+        raise BadRequest("Give baseline_rate, or baseline_mean with baseline_variance.", code="bad_plan")
+    common = {"variants": query.variants, "alpha": query.alpha, "power": query.power}
+    if query.mde is not None:
+        units = statistics.units_per_variant(baseline, query.mde, **common)
+        days = statistics.days_for_mde(baseline, query.mde, query.daily_traffic, **common)
+        return Plan(**query.model_dump(), units_per_variant=math.ceil(units), days_needed=days)
+    return Plan(**query.model_dump(), mde_reachable=statistics.mde_for_days(baseline, query.days, query.daily_traffic, **common))

@@ -237,3 +237,12 @@ def test_backlog_feasibility_uses_the_target_segments_own_traffic(aws):
     unseen = aws.api("POST", "/v1/backlog", {"title": "VIP", "target_segment": "rfm:champions", "expected_uplift": 0.5,
                                              "revenue_at_stake": 1000, "effort_days": 1, "baseline_rate": 0.1})[1]
     assert any("not seen yet" in a for a in unseen["assumptions"]) and any("8 visitors a day" in a for a in unseen["assumptions"])
+
+
+def test_the_planner_round_trips_days_and_mde(aws):
+    status, planned = aws.api("POST", "/v1/planner", {"baseline_rate": 0.05, "daily_traffic": 2000, "mde": 0.1})
+    assert status == 200 and planned["days_needed"] >= 1 and planned["units_per_variant"] > 10_000
+    reach = aws.api("POST", "/v1/planner", {"baseline_rate": 0.05, "daily_traffic": 2000, "days": planned["days_needed"]})[1]
+    assert 0.09 < reach["mde_reachable"] <= 0.1  # whole days give a little more than asked
+    assert aws.api("POST", "/v1/planner", {"baseline_rate": 0.05, "daily_traffic": 2000})[1]["error"]["code"] == "bad_plan"
+    assert aws.api("POST", "/v1/planner", {"daily_traffic": 2000, "mde": 0.1})[0] == 400
