@@ -1,4 +1,5 @@
-"""CloudFront in front of the web bucket, with web/ deployed into it."""
+"""CloudFront in front of the web bucket, with web/ deployed into it and config.js pointing the
+pages at the deployed API."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 
-def distribution(scope: Construct, bucket: s3.IBucket, logs: s3.IBucket, web_root: Path) -> cloudfront.Distribution:
+CONFIG_FILE = "config.js"  # where the pages read the API's base URL (web/config.js: same origin, locally)
+
+
+def config_script(api_url: str) -> str:
+    return f'window.PERSONA_API = "{api_url.rstrip("/")}";\n'
+
+
+def distribution(scope: Construct, bucket: s3.IBucket, logs: s3.IBucket, web_root: Path, api_url: str) -> cloudfront.Distribution:
     dist = cloudfront.Distribution(
         scope,
         "web-distribution",
@@ -31,7 +39,9 @@ def distribution(scope: Construct, bucket: s3.IBucket, logs: s3.IBucket, web_roo
         s3deploy.BucketDeployment(
             scope,
             "web-deployment",
-            sources=[s3deploy.Source.asset(str(web_root))],
+            # The API URL is known at deploy time only: it replaces the local config.js.
+            sources=[s3deploy.Source.asset(str(web_root), exclude=[CONFIG_FILE]),
+                     s3deploy.Source.data(CONFIG_FILE, config_script(api_url))],
             destination_bucket=bucket,
             distribution=dist,
         )

@@ -94,7 +94,8 @@ class PersonaStack(Stack):
 
         self.api = api.rest_api(self, topology.routes, self.functions)
         if WEB_BUCKET in self.buckets:
-            self.distribution = web.distribution(self, self.buckets[WEB_BUCKET], self.access_logs, bundling.REPO_ROOT / "web")
+            self.distribution = web.distribution(self, self.buckets[WEB_BUCKET], self.access_logs, bundling.REPO_ROOT / "web",
+                                                 self.api.url)
             # Verification links in privacy messages open the privacy centre on this site.
             for spec in topology.functions:
                 if spec.id == SENDS_PRIVACY_LINKS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -190,3 +192,12 @@ def test_secrets_are_generated_encrypted_and_readable_only_where_granted(stack, 
         can_read = any(s.get("Resource") == {"Ref": secret_id} and "secretsmanager:GetSecretValue" in s["Action"]
                        for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"])
         assert can_read == (spec.id in readers), spec.id
+
+
+def test_the_web_pages_get_the_deployed_api_url_in_config_js(template):
+    (deployment,) = template.find_resources("Custom::CDKBucketDeployment").values()
+    properties = deployment["Properties"]
+    assert len(properties["SourceObjectKeys"]) == 2  # web/ (without config.js) and the generated config.js
+    (rest_api,) = template.find_resources("AWS::ApiGateway::RestApi")
+    markers = json.dumps(properties.get("SourceMarkers", []))
+    assert json.dumps({"Ref": rest_api}) in markers  # the API's URL is filled in at deploy time
