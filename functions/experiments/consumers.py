@@ -42,7 +42,7 @@ def _on_event(record: SQSRecord) -> None:
         store.link(linked.anonymous_id, linked.customer_id)
     elif name == "ProfileUpdated":
         updated = ProfileUpdated.model_validate(envelope.data)
-        store.set_segments(updated.profile_id, updated.segments)
+        _segments[updated.profile_id] = updated.segments  # written together after the batch
     else:
         raise ValueError(f"unexpected event {name!r}")  # a wiring mistake: let it reach the DLQ
 
@@ -50,7 +50,15 @@ def _on_event(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
 def events_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=_on_event, processor=_events, context=context)
+    _segments.clear()
+    response = process_partial_response(event=event, record_handler=_on_event, processor=_events, context=context)
+    # A full segment recompute sends one ProfileUpdated per profile: batch-write them. Should this
+    # fail, the whole batch is redelivered; every change here is idempotent.
+    experiments_store().set_segments_of(_segments)
+    return response
+
+
+_segments: dict[str, list[str]] = {}
 
 
 _privacy = BatchProcessor(event_type=EventType.SQS)

@@ -84,8 +84,8 @@ class ExperimentsStore:
         return self.table.put_if_newer({"pk": _unit(changed.subject_id), "sk": "CONSENT", "state": changed.model_dump_json(),
                                         "changed_at": changed.changed_at.isoformat()}, "changed_at")
 
-    def set_segments(self, unit_id: str, segments: list[str]) -> None:
-        self.table.put({"pk": _unit(unit_id), "sk": "SEGMENTS", "segments": segments})
+    def set_segments_of(self, segments_by_unit: dict[str, list[str]]) -> int:
+        return self.table.put_many({"pk": _unit(u), "sk": "SEGMENTS", "segments": s} for u, s in segments_by_unit.items())
 
     def link(self, anonymous_id: str, customer_id: str) -> int:
         """The visitor identified. Documented rule: the customer keeps the variants the visitor

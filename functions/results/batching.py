@@ -71,6 +71,7 @@ class BatchPlan:
         self._outcomes: dict[Key, UnitOutcome] = {}
         self._loaded: set[str] = set()
         self._processed: set[tuple[str, str]] = set()  # (event, experiment) planned in this batch
+        self.segments: dict[str, list[str]] = {}  # ProfileUpdated of the batch, written together
 
     def outcomes(self, unit_ids: list[str | None]) -> dict[Key, UnitOutcome]:
         """The current outcomes of these units, as the batch has changed them so far."""

@@ -127,7 +127,7 @@ def _aggregate(record: SQSRecord) -> None:
         results_store().links.link(linked.anonymous_id, linked.customer_id)
     elif name == "ProfileUpdated":
         updated = ProfileUpdated.model_validate(envelope.data)
-        results_store().set_segments(updated.profile_id, updated.segments)
+        plan.segments[updated.profile_id] = updated.segments
     else:
         raise ValueError(f"unexpected event {name!r}")  # a wiring mistake: let it reach the DLQ
 
@@ -145,6 +145,7 @@ def aggregation_handler(event: dict[str, Any], context: LambdaContext) -> dict[s
     now = datetime.now(UTC)
     if _plan.changes:
         results_store().mark_program_started(min(c.new.exposed_at for c in _plan.changes))
+    results_store().set_segments_of(_plan.segments)  # a full recompute sends one per profile: batch-write them
     failed = _plan.flush(now)
     response = _aggregation.response()
     reported = {f["itemIdentifier"] for f in response["batchItemFailures"]}

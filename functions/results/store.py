@@ -105,8 +105,8 @@ class ResultsStore:
         self.table.put_if_absent({"pk": "PROGRAM", "sk": "STARTED", "at": at.isoformat()})
 
     # ------------------------------------------------------------ segments (ProfileUpdated)
-    def set_segments(self, unit_id: str, segments: list[str]) -> None:
-        self.table.put({"pk": _unit(unit_id), "sk": "SEGMENTS", "segments": segments})
+    def set_segments_of(self, segments_by_unit: dict[str, list[str]]) -> int:
+        return self.table.put_many({"pk": _unit(u), "sk": "SEGMENTS", "segments": s} for u, s in segments_by_unit.items())
 
     def segments(self, unit_id: str) -> list[str]:
         item = self.table.get({"pk": _unit(unit_id), "sk": "SEGMENTS"})
