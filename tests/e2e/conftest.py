@@ -22,8 +22,12 @@ def eventually(check, timeout_s: float = 20.0, interval_s: float = 0.2):
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
+        try:
+            last = check()
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+            last = exc  # a busy local instance (an import in the background) is "not yet", not a failure
+        else:
+            if last:
+                return last
         time.sleep(interval_s)
     raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
