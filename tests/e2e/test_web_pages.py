@@ -1,18 +1,22 @@
 """The web pages in a real browser (Debian's chromium driven by Playwright) against
-`persona up`. Screenshots of each page land in test-artifacts/screenshots/."""
+`persona up`. Screenshots of each page (and of each dashboard section) land in
+test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import http
-from tests.e2e.test_persona_up import REPO_ROOT, start_persona_up
+from tests.e2e.conftest import eventually, http
+from tests.e2e.test_persona_up import REPO_ROOT, _aws, start_persona_up
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -59,9 +63,350 @@ def test_the_dashboard_shows_the_privacy_queue_and_the_outbox(running, browser):
     message = page.locator("#outbox tbody tr", has_text=created["request_id"])
     assert "web@example.org" in message.inner_text()
     assert message.get_by_role("link").get_attribute("href") == link
+    page.wait_for_function("!document.querySelector('[aria-busy]')")  # every section has loaded
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard-privacy.png"), full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})  # phone width: nothing overflows the page
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.close()
+
+
+# ---------------------------------------------------------------- the marketer dashboard (issue 9)
+
+EXPERIMENT = "checkout-copy"
+UNITS = 40
+CUSTOMERS_CSV = b"""customer_id,email,phone,first_name,last_name,birth_date,country,email_opt_in,created_at
+C-100,anna@example.org,+4915112345678,Anna,Schmidt,1985-04-12,DE,true,2025-01-10
+C-101,not-an-email,+4915112345679,Ben,Meyer,1990-02-01,DE,false,2025-02-11
+C-102,carl@example.org,,Carl,Jones,,GB,true,2025-03-12
+,nobody@example.org,,No,Id,,FR,true,2025-03-12
+"""
+TODAY = datetime.now(UTC).date()
+ORDERS_CSV = ("order_id,customer_id,ordered_at,amount,currency\n" + "".join(  # recent orders: live segments
+    f"{order},{customer},{TODAY - timedelta(days=days)},{amount},EUR\n"
+    for order, customer, days, amount in [("O-1", "C-100", 25, "120.50"), ("O-2", "C-100", 6, "80.00"),
+                                          ("O-3", "C-101", 55, "45.00"), ("O-4", "C-102", 177, "19.99")]
+) + "O-5,C-102,not-a-date,19.99,EUR\n").encode()
+
+
+def _admin(endpoints):
+    return {"x-api-key": endpoints["admin_api_key"]}
+
+
+@pytest.fixture(scope="module")
+def experiment(running):
+    """A running A/B test with results: 40 consenting visitors assigned through the public API,
+    a page view each and purchases (more in the treatment); returns (key, units assigned, conversions)."""
+    _, endpoints, _ = running
+    api, admin = endpoints["api_url"], _admin(endpoints)
+    definition = {"key": EXPERIMENT, "hypothesis": "Showing the delivery date next to the button lifts conversion",
+                  "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
+                  "primary_metric": "conversion_rate"}
+    assert http("POST", api + "/v1/experiments", definition, admin)[0] == 201
+    assert http("PATCH", api + f"/v1/experiments/{EXPERIMENT}", {"status": "running"}, admin)[0] == 200
+    units = [f"web-visitor-{i}" for i in range(UNITS)]
+    consent = {"purposes": {"analytics": True}, "source": "banner", "policy_version": "web-test"}
+
+    def assign(unit):  # the experiments context learns the consent through a queue
+        def answer():
+            status, body = http("POST", api + "/v1/assignments", {"anonymous_id": unit, "context": {"device": "mobile" if unit[-1] in "02468" else "desktop"}})
+            return body if status == 200 and body["excluded_reason"] not in ("unknown_visitor", "no_consent") else None
+        body = eventually(answer, timeout_s=20)
+        return next((a["variant"] for a in body["assignments"] if a["experiment"] == EXPERIMENT), None)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(s == 200 for s, _ in pool.map(lambda u: http("PUT", api + f"/v1/consents/{u}", consent), units))
+        variants = dict(zip(units, pool.map(assign, units), strict=True))
+    now = datetime.now(UTC).isoformat()
+    buyers = [u for i, u in enumerate(units) if variants[u] and (i % 3 != 0 if variants[u] == "treatment" else i % 3 == 0)]
+    events = [{"type": "page_view", "anonymous_id": u, "timestamp": now} for u in units]
+    events += [{"type": "purchase", "anonymous_id": u, "value": 40, "currency": "EUR", "timestamp": now} for u in buyers]
+    assert http("POST", api + "/v1/events", {"events": events})[0] == 202
+    assigned = sum(1 for v in variants.values() if v)
+
+    def counted():
+        body = http("GET", api + f"/v1/experiments/{EXPERIMENT}/results?min_units=5", None, admin)[1]
+        overall = body.get("overall")
+        if not overall:
+            return None
+        arms = [overall["control"], *overall["variants"]]
+        converted = round(sum(a["n"] * a["mean"] for a in arms))
+        return body if sum(a["n"] for a in arms) == assigned and converted == len(buyers) else None
+
+    eventually(counted, timeout_s=30, interval_s=0.5)
+    return EXPERIMENT, assigned, len(buyers)
+
+
+def open_dashboard(browser, endpoints, width=1200):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(endpoints["api_url"] + "/dashboard.html")
+    page.get_by_label("Admin API key").fill(endpoints["admin_api_key"])
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_function("['ok', 'warn', 'bad'].includes(document.getElementById('key-status').className)")
+    status = page.locator("#key-status")
+    assert status.get_attribute("class") == "ok", (status.inner_text(), page.locator("main .bad").all_inner_texts())  # all loaded
+    page.errors = errors  # uncaught script errors, checked by the tests
+    return page
+
+
+def screenshot(page, section, name):
+    """A screenshot of one section (the sticky nav is unstuck so that it does not cover the stitched image)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.add_style_tag(content="nav.sections { position: static !important; }")
+    page.locator(f"#{section}-section").screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"))
+
+
+def overflowing(page):
+    """Elements wider than a phone's screen that do not scroll inside a container of their own."""
+    return page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, nav ul'))
+        .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)""")
+
+
+def chart_state(page):
+    return page.evaluate("""() => {
+        const canvas = document.getElementById('lift-chart');
+        const chart = window.Chart && Chart.getChart(canvas);
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let drawn = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) drawn++;
+        return {labels: chart ? chart.data.labels : null, drawn,
+                datasets: chart ? chart.data.datasets.map((d) => ({type: d.type, label: d.label, data: d.data})) : null};
+    }""")
+
+
+def test_the_dashboard_shows_an_experiment_with_its_verdict_chart_and_conclusion(running, browser, experiment):
+    _, endpoints, _ = running
+    key, assigned, conversions = experiment
+    api, admin = endpoints["api_url"], _admin(endpoints)
+    page = open_dashboard(browser, endpoints)
+    row = page.locator("#experiments tbody tr", has_text=key)
+    assert "running" in row.inner_text()
+
+    page.locator("#results-experiment").select_option(key)
+    page.get_by_label("Minimum units per variant").fill("5")
+    page.get_by_label("device").check()
+    page.get_by_role("button", name="Get results").click()
+    results = http("GET", api + f"/v1/experiments/{key}/results?engine=frequentist&min_units=5&breakdown=device", None, admin)[1]
+    page.locator("#verdict", has_text=results["verdict"]).wait_for()
+    assert page.locator("#srm-warning").is_hidden()  # the split is the configured one
+    variants = page.locator("#variants tbody tr")
+    assert variants.count() == 2
+    control, treatment = results["overall"]["control"], results["overall"]["variants"][0]
+    assert variants.nth(0).locator("td").first.inner_text() == str(control["n"])
+    assert variants.nth(1).locator("td").first.inner_text() == str(treatment["n"])
+    assert control["n"] + treatment["n"] == assigned
+    assert re.search(r"[+-]\d", variants.nth(1).inner_text())  # the lift, signed
+    assert page.locator("#cells tbody tr").count() == len(results["cells"]) >= 1
+
+    chart = chart_state(page)  # one point (no daily history yet): the current lift with its interval
+    assert len(chart["labels"]) == 1 and chart["labels"][0].startswith("now")
+    lift_line = next(d for d in chart["datasets"] if d["type"] == "line")
+    interval_bar = next(d for d in chart["datasets"] if d["type"] == "bar")
+    assert lift_line["data"] == [pytest.approx(treatment["lift"])]
+    assert interval_bar["data"] == [[pytest.approx(treatment["ci"][0]), pytest.approx(treatment["ci"][1])]]
+    assert chart["drawn"] > 1000  # the canvas has been drawn on
+
+    page.get_by_label("Summary").fill("Promising; keep it running for the full two weeks.")
+    page.locator("#conclusion-form select[name=decision]").select_option("iterate")
+    page.get_by_role("button", name="Save conclusion").click()
+    page.locator("#conclusion", has_text="iterate: Promising").wait_for()
+    stored = http("GET", api + f"/v1/experiments/{key}/results?min_units=5", None, admin)[1]["conclusion"]
+    assert stored["decision"] == "iterate" and stored["summary"].startswith("Promising")
+    screenshot(page, "experiments", "experiments")
+
+    page.set_viewport_size({"width": 390, "height": 844})  # phone width: tables scroll inside their own box
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), overflowing(page)
+    screenshot(page, "experiments", "experiments-phone")
+    assert page.errors == []
+    page.close()
+
+
+def test_experiments_are_created_started_and_stopped_from_the_dashboard(running, browser):
+    _, endpoints, _ = running
+    api, admin = endpoints["api_url"], _admin(endpoints)
+    page = open_dashboard(browser, endpoints)
+    page.get_by_text("Create an experiment", exact=True).click()
+    form = page.locator("#experiment-form")
+    form.get_by_label("Key", exact=True).fill("hero-copy")
+    form.get_by_label("Hypothesis").fill("A shorter hero headline lifts clicks into the catalog")
+    form.get_by_label("Variant 2 weight").fill("0.6")
+    form.get_by_role("button", name="Create experiment").click()
+    alert = page.locator("#experiment-form-status")
+    alert.filter(has_text="Not created").wait_for()
+    # The API's own message, with its details.
+    assert "The request does not match the expected schema." in alert.inner_text()
+    assert "variant weights must sum to 1; they sum to 1.1" in alert.inner_text()
+    assert http("GET", api + "/v1/experiments/hero-copy", None, admin)[0] == 404
+
+    form.get_by_label("Variant 2 weight").fill("0.5")
+    form.get_by_role("button", name="Create experiment").click()
+    row = page.locator("#experiments tbody tr", has_text="hero-copy")
+    row.get_by_role("cell", name="draft", exact=True).wait_for()
+    row.get_by_role("button", name="Start hero-copy").click()
+    row.get_by_role("cell", name="running", exact=True).wait_for()
+    assert http("GET", api + "/v1/experiments/hero-copy", None, admin)[1]["status"] == "running"
+    row.get_by_role("button", name="Stop hero-copy").click()
+    row.get_by_role("cell", name="stopped", exact=True).wait_for()
+    assert http("GET", api + "/v1/experiments/hero-copy", None, admin)[1]["status"] == "stopped"
+    assert row.get_by_role("button", name="Start hero-copy").count() == 0  # a stopped test never restarts
+    assert page.errors == []
+    page.close()
+
+
+def test_the_dashboard_plans_and_shows_program_kpis_backlog_and_models(running, browser, experiment):
+    _, endpoints, _ = running
+    api, admin = endpoints["api_url"], _admin(endpoints)
+    page = open_dashboard(browser, endpoints)
+
+    planner = page.locator("#planner-form")
+    planner.get_by_label("Baseline conversion rate (%)").fill("3")
+    planner.get_by_label("Daily traffic (units)").fill("1000")
+    planner.get_by_label("Minimum detectable lift (%)").fill("10")
+    planner.get_by_role("button", name="Plan").click()
+    expected = http("POST", api + "/v1/planner", {"baseline_rate": 0.03, "daily_traffic": 1000, "variants": 2, "mde": 0.1}, admin)[1]
+    page.locator("#plan-result", has_text="days needed").wait_for()
+    assert page.locator("#plan-result").inner_text().startswith(f"{expected['days_needed']} days needed")
+    planner.get_by_label("the lift reachable in").check()
+    planner.get_by_label("Days", exact=True).fill("14")
+    planner.get_by_role("button", name="Plan").click()
+    page.locator("#plan-result", has_text="smallest detectable lift").wait_for()
+    screenshot(page, "planner", "planner")
+
+    page.get_by_label("Program cost (for the ROI)").fill("100")
+    page.get_by_role("button", name="Update").click()
+    kpis = http("GET", api + "/v1/program?cost=100", None, admin)[1]
+    page.locator("#program-facts", has_text="Cost").filter(has_text="100").wait_for()
+    rows = page.locator("#program tbody tr")
+    assert rows.count() == len(kpis["rows"]) == 4
+    assert [rows.nth(i).locator("th").inner_text() for i in range(4)] == [
+        "conversion rate", "average order value", "revenue per visitor", "retention"]
+    assert kpis["program_units"] > 0 and f"Program units\n{kpis['program_units']}" in page.locator("#program-facts").inner_text()
+    screenshot(page, "program", "program")
+
+    page.get_by_text("Add a use case", exact=True).click()
+    backlog = page.locator("#backlog-form")
+    backlog.get_by_label("Use case").fill("Remind cart abandoners by e-mail")
+    backlog.get_by_label("Expected uplift (%)").fill("20")
+    backlog.get_by_label("Monthly revenue at stake").fill("20000")
+    backlog.get_by_label("Effort (days)").fill("5")
+    backlog.get_by_label("Baseline conversion rate (%, optional)").fill("5")
+    backlog.get_by_label("Daily traffic (optional)").fill("2000")
+    backlog.get_by_role("button", name="Add to the backlog").click()
+    item = page.locator("#backlog tbody tr", has_text="Remind cart abandoners")
+    item.wait_for()
+    stored = next(i for i in http("GET", api + "/v1/backlog", None, admin)[1]["items"] if i["title"] == "Remind cart abandoners by e-mail")
+    assert stored["feasible"] and item.get_by_role("cell", name="yes", exact=True).count() == 1
+    assert str(stored["days_to_detect"]) in item.inner_text()
+    screenshot(page, "backlog", "backlog")
+
+    models = http("GET", api + "/v1/models", None, admin)[1]
+    table = page.locator("#models tbody").inner_text()
+    assert all(m["model_version"] in table for m in models) and (models or "No model published yet" in table)
+    screenshot(page, "models", "models")
+    assert page.errors == []
+    page.close()
+
+
+def test_the_dashboard_shows_imports_quality_segments_and_a_profile(running, browser):
+    _, endpoints, _ = running
+    api, admin = endpoints["api_url"], _admin(endpoints)
+    s3 = _aws(endpoints, "s3")
+    s3.put_object(Bucket=endpoints["drop_bucket"], Key="customers/web-test.csv", Body=CUSTOMERS_CSV)
+    eventually(lambda: any(i["key"] == "customers/web-test.csv" and i["status"] == "completed"
+                           for i in http("GET", api + "/v1/imports", None, admin)[1]["imports"]))
+    s3.put_object(Bucket=endpoints["drop_bucket"], Key="orders/web-test.csv", Body=ORDERS_CSV)
+    eventually(lambda: http("GET", api + "/v1/profiles/C-100", None, admin)[1].get("segments"))  # imported and segmented
+
+    page = open_dashboard(browser, endpoints)
+    imports = page.locator("#imports tbody tr", has_text="customers/web-test.csv")
+    cells = imports.locator("td")
+    assert "completed" in cells.nth(2).inner_text()
+    assert [cells.nth(i).inner_text() for i in range(3, 9)] == ["4", "3", "0", "1", "0", "3"]  # read, accepted, dup., quarantined, suppr., written
+    email = page.locator("#quality-fields tbody tr", has=page.get_by_role("rowheader", name="email", exact=True)).filter(has_text="customers")
+    assert "75% (low)" in email.inner_text()  # filled but not valid: fill is not validity
+    page.locator("#segments tbody tr", has_text="rfm:champions").wait_for()
+    screenshot(page, "imports", "imports")
+    screenshot(page, "segments", "segments")
+
+    page.get_by_label("Profile id").fill("C-100")
+    page.get_by_role("button", name="Look up").click()
+    page.locator("#profile-heading", has_text="Profile C-100").wait_for()
+    attribute = page.locator("#profile-attributes tbody tr", has_text="anna@example.org")
+    assert "crm:customers/web-test.csv" in attribute.inner_text()
+    assert "2 (200.50 EUR)" in page.locator("#profile-facts").inner_text()
+    assert "rfm:champions" in page.locator("#profile-segments").inner_text()
+    screenshot(page, "profile", "profile")
+    page.get_by_label("Profile id").fill("C-NOBODY")
+    page.get_by_role("button", name="Look up").click()
+    page.locator("#profile-status", has_text="No profile C-NOBODY").wait_for()
+    assert page.errors == []
+    page.close()
+
+
+def test_the_audit_trail_of_a_privacy_request_opens_from_the_queue(running, browser):
+    _, endpoints, _ = running
+    api, admin = endpoints["api_url"], _admin(endpoints)
+    request_id = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": "C-AUDIT", "contact": "audit@example.org"})[1]["request_id"]
+    link = next(m["link"] for m in http("GET", api + "/v1/privacy-outbox", None, admin)[1] if m["request_id"] == request_id)
+    token = re.search(r"token=([^&]+)", link).group(1)
+    assert http("POST", api + f"/v1/privacy-requests/{request_id}/verification", {"token": token})[0] == 200
+    eventually(lambda: http("GET", api + f"/v1/privacy-requests/{request_id}")[1]["status"] == "completed")
+    trail = http("GET", api + f"/v1/privacy-requests/{request_id}/audit", None, admin)[1]["entries"]
+
+    page = open_dashboard(browser, endpoints)
+    page.get_by_role("button", name=f"Audit trail of {request_id}").click()
+    page.locator("#audit-steps li", has_text="received").wait_for()
+    steps = page.locator("#audit-steps li strong").all_inner_texts()
+    assert steps == [e["step"].replace("_", " ") for e in trail]
+    assert steps[:2] == ["received", "verified"] and steps[-1] == "completed"
+    contexts = {e["detail"]["context"] for e in trail if e["step"] == "task_completed"}
+    assert steps.count("task completed") == len(contexts) >= 4  # one answer per context
+    assert all(f"context: {c}" in page.locator("#audit-steps").inner_text() for c in contexts)
+    assert page.locator("#audit-title").inner_text() == f"Audit trail of request {request_id}"
+    screenshot(page, "privacy", "privacy-audit")
+    assert page.errors == []
+    page.close()
+
+
+FAKE_RESULTS = {
+    "experiment": "checkout-copy", "metric": "conversion_rate", "engine": "frequentist", "alpha": 0.05, "correction": "holm",
+    "srm_warning": "The split is off: 612 vs 488 units where 50/50 was configured (p < 0.001).",
+    "verdict": "treatment-a wins on conversion, +12.0% [+4.0%, +20.0%]",
+    "overall": {"control": {"name": "control", "n": 612, "mean": 0.05, "ci": []},
+                "variants": [{"name": "treatment-a", "n": 488, "mean": 0.056, "lift": 0.12, "ci": [0.04, 0.2], "p_value": 0.003, "adjusted_p_value": 0.006},
+                             {"name": "treatment-b", "n": 500, "mean": 0.049, "lift": -0.02, "ci": [-0.1, 0.06], "p_value": 0.6, "adjusted_p_value": 0.6}],
+                "srm_p_value": 0.0002, "srm_flag": True},
+    "breakdown": [], "cells": [], "conclusion": None, "days_running": 3.2, "cuped_variance_reduction": None,
+    "history": [{"date": f"2026-11-2{d}", "variants": [
+        {"name": "treatment-a", "n": 100 * d, "mean": 0.05, "lift": 0.05 * d, "ci": [0.05 * d - 0.2 / d, 0.05 * d + 0.2 / d]},
+        {"name": "treatment-b", "n": 100 * d, "mean": 0.05, "lift": -0.01 * d, "ci": [-0.01 * d - 0.2 / d, -0.01 * d + 0.2 / d]}]}
+        for d in (1, 2, 3)],
+}
+
+
+def test_the_results_view_puts_the_srm_warning_first_and_charts_the_daily_history(running, browser, experiment):
+    """A sample-ratio mismatch and daily history cannot be produced in a minute of traffic: the page is
+    given an answer of the documented shape instead (ExperimentResults in the OpenAPI document)."""
+    _, endpoints, _ = running
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.route(re.compile(r"/v1/experiments/[^/]+/results\?"), lambda route: route.fulfill(json=FAKE_RESULTS))
+    page.goto(endpoints["api_url"] + "/dashboard.html")
+    page.get_by_label("Admin API key").fill(endpoints["admin_api_key"])
+    page.get_by_role("button", name="Show").click()
+    page.locator("#verdict", has_text="treatment-a wins").wait_for()
+    warning = page.locator("#srm-warning")
+    assert warning.is_visible() and "The split is off" in warning.inner_text()
+    assert warning.bounding_box()["y"] < page.locator("#verdict").bounding_box()["y"]
+    assert page.evaluate("document.getElementById('results').firstElementChild.id") == "srm-warning"
+    chart = chart_state(page)
+    assert chart["labels"] == ["2026-11-21", "2026-11-22", "2026-11-23"]
+    lines = {d["label"]: d["data"] for d in chart["datasets"] if d["type"] == "line"}
+    assert lines == {"treatment-a: lift": pytest.approx([0.05, 0.1, 0.15]), "treatment-b: lift": pytest.approx([-0.01, -0.02, -0.03])}
+    assert all(len(d["data"]) == 3 and None not in d["data"] for d in chart["datasets"] if d["type"] == "bar")
+    assert chart["drawn"] > 1000
+    screenshot(page, "experiments", "results-srm-history")
     page.close()
