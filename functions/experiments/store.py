@@ -17,6 +17,7 @@ from functions.experiments.schemas import ExperimentView
 from functions.experiments.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import DynamoTable
+from shared.identity_links import IdentityLinks
 from shared.consent import ConsentChanged
 from shared.errors import Conflict
 
@@ -30,6 +31,7 @@ def _unit(unit_id: str) -> str:
 class ExperimentsStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
+        self.links = IdentityLinks(table, "UNIT#")
 
     # ------------------------------------------------------------ definitions
     def create(self, experiment: ExperimentView) -> None:
@@ -91,8 +93,7 @@ class ExperimentsStore:
         """The visitor identified. Documented rule: the customer keeps the variants the visitor
         saw, except where the customer already had one (from another device): theirs wins.
         Returns how many assignments carried over."""
-        self.table.put_many([{"pk": _unit(anonymous_id), "sk": "LINKED_TO", "customer_id": customer_id},
-                             {"pk": _unit(customer_id), "sk": f"ALIAS#{anonymous_id}"}])
+        self.links.link(anonymous_id, customer_id)
         visitor = [i for i in self.table.query("pk", _unit(anonymous_id), sort_key_prefix="ASSIGN#")]
         moved = sum(self.table.put_if_absent({**i, "pk": _unit(customer_id)}) for i in visitor)
         self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for i in visitor)
@@ -100,13 +101,7 @@ class ExperimentsStore:
 
     # ------------------------------------------------------------ privacy
     def identifiers(self, subject_id: str) -> set[str]:
-        ids = {subject_id}
-        linked = self.table.get({"pk": _unit(subject_id), "sk": "LINKED_TO"})
-        if linked:
-            ids.add(linked["customer_id"])
-        for owner in list(ids):
-            ids |= {i["sk"].removeprefix("ALIAS#") for i in self.table.query("pk", _unit(owner), sort_key_prefix="ALIAS#")}
-        return ids
+        return self.links.identifiers(subject_id)
 
     def subject_export(self, subject_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
         tables: dict[str, list[dict[str, Any]]] = {}

@@ -21,6 +21,7 @@ from functions.recommend.schemas import ConsentState, Exposure, HistoryEntry
 from functions.recommend.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import DynamoTable
+from shared.identity_links import IdentityLinks
 
 KEPT = timedelta(days=90)  # DynamoDB TTL removes older history and exposures
 
@@ -36,6 +37,7 @@ def _expires(at: datetime) -> int:
 class RecommendStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
+        self.links = IdentityLinks(table, "SUBJECT#")
 
     # ------------------------------------------------------------ request path
     def requester(self, user_id: str | None, anonymous_id: str | None) -> tuple[list[str], dict[str, ConsentState]]:
@@ -86,15 +88,11 @@ class RecommendStore:
         return self.table.put_if_newer({"pk": _pk(subject_id), "sk": "CONSENT", **state.model_dump(mode="json")}, "changed_at")
 
     def resolve(self, anonymous_id: str) -> str | None:
-        found = self.table.get({"pk": _pk(anonymous_id), "sk": "LINKED_TO"})
-        return found["customer_id"] if found else None
+        return self.links.resolve(anonymous_id)
 
     def link(self, anonymous_id: str, customer_id: str) -> int:
         """The visitor identified: its history and exposures move to the customer. Returns how many moved."""
-        self.table.put_many([
-            {"pk": _pk(anonymous_id), "sk": "LINKED_TO", "customer_id": customer_id},
-            {"pk": _pk(customer_id), "sk": f"ALIAS#{anonymous_id}"},
-        ])
+        self.links.link(anonymous_id, customer_id)
         moving = [i for i in self.table.query("pk", _pk(anonymous_id)) if i["sk"].startswith(("EVENT#", "SHOWN#"))]
         self.table.put_many({**i, "pk": _pk(customer_id)} for i in moving)
         self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for i in moving)
@@ -102,14 +100,7 @@ class RecommendStore:
 
     # ------------------------------------------------------------ privacy
     def identifiers(self, subject_id: str) -> set[str]:
-        """The subject and every id linked to it, whichever side of the link it is."""
-        ids = {subject_id}
-        customer = self.resolve(subject_id)
-        if customer:
-            ids.add(customer)
-        for owner in list(ids):
-            ids |= {i["sk"].removeprefix("ALIAS#") for i in self.table.query("pk", _pk(owner), sort_key_prefix="ALIAS#")}
-        return ids
+        return self.links.identifiers(subject_id)
 
     def subject_export(self, subject_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
         tables: dict[str, list[dict[str, Any]]] = {}
