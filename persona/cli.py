@@ -45,7 +45,8 @@ def _up(args: argparse.Namespace) -> int:
             print(f"persona: demo data: {result['events']['accepted']} storefront events accepted; "
                   f"experiment {result['experiment']} running", flush=True)
             if "dropped" in result:
-                print(f"persona: demo data: CDNOW orders dropped into {result['dropped']} (imported in the background; see /v1/imports)", flush=True)
+                print(f"persona: demo data: CRM exports (generated customers, CDNOW's 1/10 sample of real orders) dropped into "
+                      f"{', '.join(result['dropped'])} (imported in the background; see /v1/imports)", flush=True)
         print(
             "\n".join(
                 [
@@ -131,6 +132,42 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(read_state(args.state_dir).__dict__, indent=2))
     except FileNotFoundError as exc:
         print(f"persona status: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    from infra.local import simulate
+    from infra.local.runtime import read_state
+
+    try:
+        endpoints = read_state(args.state_dir)
+        with urllib.request.urlopen(f"{endpoints.api_url}/healthz", timeout=10):
+            pass
+    except FileNotFoundError as exc:
+        print(f"persona simulate: {exc}", file=sys.stderr)
+        return 2
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"persona simulate: no running local runtime answers at {endpoints.api_url} ({exc}): start one with `make up`.",
+              file=sys.stderr)
+        return 2
+    try:
+        summary = simulate.simulate(endpoints, visitors=args.visitors, experiment=args.experiment, lift=args.lift,
+                                    base_rate=args.base_rate, seed=args.seed, workers=args.workers,
+                                    progress=lambda line: _note(f"persona simulate: {line}"))
+    except (simulate.SimulationError, ValueError) as exc:
+        print(f"persona simulate: {exc}", file=sys.stderr)
+        return 2
+    except simulate.RuntimeBacklogged as exc:
+        print(f"persona simulate: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=2) if args.json else simulate.render(summary))
+    if simulate.failure_share(summary) > simulate.MAX_FAILURE_SHARE:
+        print(f"persona simulate: {summary['failed_requests']} of {summary['requests']} requests failed "
+              f"(more than {simulate.MAX_FAILURE_SHARE:.0%}); the results are not what the summary says", file=sys.stderr)
         return 1
     return 0
 
@@ -257,6 +294,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", parents=[common], help="print the running instance's endpoints")
     status.set_defaults(run=_status)
+
+    sim = commands.add_parser("simulate", parents=[common],
+                              help="drive realistic storefront traffic with a known true lift in one experiment into the running instance")
+    sim.add_argument("--visitors", type=_positive_int, default=200, help="simulated visitors (default 200: about a minute and a half on `make up`)")
+    sim.add_argument("--experiment", default="hero-banner", help="the running experiment that gets the lift (default hero-banner)")
+    sim.add_argument("--lift", type=float, default=0.3, help="true relative lift of the purchase rate in the treatment variant(s) (default 0.3)")
+    sim.add_argument("--base-rate", type=float, default=0.1, help="purchase probability of a visitor outside the treatment (default 0.1)")
+    sim.add_argument("--seed", type=int, help="seed for reproducible draws (the visitor ids stay unique per run)")
+    sim.add_argument("--workers", type=_positive_int, default=16, help="concurrent visitors (default 16)")
+    sim.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sim.set_defaults(run=_simulate)
 
     pub = commands.add_parser("publish", parents=[common], help="publish a trained model, the catalog and/or rules to the models bucket")
     pub.add_argument("--model", type=Path, help="a model folder written by `persona train`")

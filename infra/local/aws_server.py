@@ -16,6 +16,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.local import moto_patches
+
 
 class _SerialiseDynamoDB:
     def __init__(self, app: Any) -> None:
@@ -31,6 +33,7 @@ class _SerialiseDynamoDB:
 
 class LocalAwsServer:
     def __init__(self, host: str, port: int) -> None:
+        moto_patches.apply()
         app = _SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)

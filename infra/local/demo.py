@@ -1,6 +1,7 @@
 """Demo data loaded by `persona up`: the demo shop (catalog and a model trained on its
-simulated shoppers), a few visitors browsing the storefront, and CDNOW's real orders
-as a CRM export.
+simulated shoppers), a few visitors browsing the storefront, and a retailer's CRM:
+CDNOW's real orders (the 1/10 sample of the BTYD literature: 2,357 customers, 6,919
+orders) as an orders export, and a generated customers export for the same people.
 
 Everything goes in the way real data would: the model through `persona train` and the
 models bucket, consent and events through the public API, the export through the drop
@@ -9,8 +10,10 @@ bucket (S3 notification, queue, import function).
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
+import random
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,13 +61,79 @@ def demo_events(now: datetime | None = None) -> list[dict[str, Any]]:
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 
 
-def cdnow_orders() -> Path | None:
-    """CDNOW's 69,659 real orders, shipped inside the `lifetimes` package (not copied here)."""
+def cdnow_orders(name: str = "CDNOW_master.txt") -> Path | None:
+    """CDNOW's real orders, shipped inside the `lifetimes` package (not copied here):
+    CDNOW_master.txt (69,659 orders of 23,570 customers) or CDNOW_sample.txt (the 1/10
+    sample: 6,919 orders of 2,357 customers)."""
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / name
     return path if path.is_file() else None
+
+
+def cdnow_sample_export(folder: Path) -> Path | None:
+    """The 1/10 sample as an orders export in CDNOW_master's layout (its second column, the
+    customer's number within the sample, dropped), so the same mapping reads both.
+
+    The full master file imports too (`persona drop`, README); the demo takes the sample
+    because the local runtime is one process: 23,570 newly segmented customers mean
+    tens of thousands of ProfileUpdated messages for the experiments and results queues,
+    minutes of background work before the storefront is quick again."""
+    sample = cdnow_orders("CDNOW_sample.txt")
+    if sample is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    export = folder / "cdnow_orders.txt"
+    lines = [" customer_id  date number_of_cds  dollar_value"]
+    for line in sample.read_text().splitlines():
+        if line.strip():
+            customer, _, date, cds, dollars = line.split()
+            lines.append(f" {customer} {date} {cds} {dollars}")
+    export.write_text("\n".join(lines) + "\n")
+    return export
+
+
+FIRST_NAMES = ("Anna", "Lukas", "Marie", "Jonas", "Sophie", "Elias", "Emma", "Noah", "Léa", "Louis", "Chloé", "Hugo",
+               "Giulia", "Marco", "Sofia", "Luca", "Lotte", "Daan", "Emily", "Oliver", "Lucía", "Mila", "Zoë", "Jürgen")
+LAST_NAMES = ("Schmidt", "Müller", "Weber", "Fischer", "Martin", "Bernard", "Dubois", "Rossi", "Russo", "de Vries",
+              "Jansen", "Smith", "Jones", "García", "Fernández", "Novak", "Hofer", "Gruber", "Meier", "Keller")
+COUNTRIES = {"DE": 0.34, "GB": 0.16, "FR": 0.14, "NL": 0.09, "AT": 0.08, "IT": 0.07, "CH": 0.05, "ES": 0.05, "US": 0.02}
+DIAL_CODES = {"DE": "+4915", "GB": "+447", "FR": "+336", "NL": "+316", "AT": "+43660", "IT": "+393", "CH": "+417", "ES": "+346", "US": "+1212"}
+
+
+def generated_customers(orders: Path, folder: Path, seed: int = 7) -> Path:
+    """A CRM customers export for the people in the orders export, as a CRM really
+    exports it: names, e-mail, phone, country, opt-in, sign-up date (their first order),
+    with the usual dirt: about 2 % malformed e-mail addresses, 3 % without a country, a
+    few duplicated rows and a few without a customer id (the import quarantines those). Every address is @example.org (reserved: nobody's real mail)."""
+    first_order: dict[str, str] = {}
+    for line in orders.read_text().splitlines()[1:]:
+        customer, date = line.split()[:2]
+        first_order[customer] = min(date, first_order.get(customer, date))
+    rng = random.Random(seed)
+    rows = []
+    for n, (customer, date) in enumerate(sorted(first_order.items())):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        country = rng.choices(list(COUNTRIES), weights=list(COUNTRIES.values()))[0]
+        local = f"{first}.{last}{n}".lower().replace(" ", "").replace("ü", "ue").replace("é", "e").replace("ë", "e").replace("í", "i")
+        email = f"{local}@example.org" if rng.random() > 0.02 else f"{local}@example"  # a typo the import quarantines
+        rows.append({
+            "customer_id": customer, "email": email, "phone": f"{DIAL_CODES[country]}{rng.randrange(10**7, 10**8)}",
+            "first_name": first, "last_name": last,
+            "birth_date": f"{rng.randint(1950, 2002)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "country": country if rng.random() > 0.03 else "", "email_opt_in": str(rng.random() < 0.6).lower(),
+            "created_at": f"{date[:4]}-{date[4:6]}-{date[6:]}",
+        })
+    rows += [dict(r) for r in rng.sample(rows, k=max(1, len(rows) // 200))]  # exported twice
+    rows += [{**r, "customer_id": ""} for r in rng.sample(rows, k=5)]  # lost their id on the way
+    folder.mkdir(parents=True, exist_ok=True)
+    export = folder / "crm_customers.csv"
+    with export.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return export
 
 
 def open_shop(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
@@ -99,11 +168,11 @@ def _call(endpoints: Endpoints, method: str, path: str, body: Any, *, admin: boo
 
 
 def load(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
-    """Open the demo shop, post the storefront events and drop CDNOW's orders into the
-    CRM drop bucket.
+    """Open the demo shop, post the storefront events and drop the CRM exports (customers,
+    then CDNOW's orders) into the drop bucket.
 
-    The import runs in the background (about 25 s for 23,570 customers locally);
-    `GET /v1/imports` shows its report when done.
+    The imports and the segments run in the background (seconds for 2,357 customers);
+    `GET /v1/imports` shows their reports when done.
     """
     summary: dict[str, Any] = {"shop": open_shop(endpoints, workdir)}
     for subject in CONSENTING:
@@ -112,7 +181,9 @@ def load(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
     summary["events"] = _call(endpoints, "POST", "/v1/events", {"events": demo_events()})
     _call(endpoints, "POST", "/v1/experiments", HERO_EXPERIMENT, admin=True)
     summary["experiment"] = _call(endpoints, "PATCH", f"/v1/experiments/{HERO_EXPERIMENT['key']}", {"status": "running"}, admin=True)["key"]
-    orders = cdnow_orders()
+    orders = cdnow_sample_export(workdir / "demo")
     if orders is not None:
-        summary["dropped"] = drop(orders, "orders", endpoints, mapping=DEMO_DATA / "cdnow.mapping.json")
+        customers = generated_customers(orders, workdir / "demo")
+        summary["dropped"] = [drop(customers, "customers", endpoints),
+                              drop(orders, "orders", endpoints, mapping=DEMO_DATA / "cdnow.mapping.json")]
     return summary

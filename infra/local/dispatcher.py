@@ -6,7 +6,9 @@ honours `ReportBatchItemFailures`: successful messages are deleted, failed ones
 return to the queue and, after `max_receive_count` receives, SQS's redrive
 policy moves them to the DLQ. One local shortcut: a failed message becomes
 visible again after `retry_delay_s` instead of the queue's visibility timeout,
-so retries take seconds rather than minutes.
+so retries take seconds rather than minutes. Another: a batch waits (up to
+`yield_s`) while API requests are in flight, so the storefront stays quick while
+the queues drain an import (in AWS they would run on separate machines).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Dispatcher:
         *,
         poll_wait_s: int = 1,
         retry_delay_s: int = 1,
+        yield_s: float = 1.0,
     ) -> None:
         self.topology = topology
         self.resources = resources
@@ -70,6 +73,7 @@ class Dispatcher:
         self.sqs = sqs
         self.poll_wait_s = poll_wait_s
         self.retry_delay_s = retry_delay_s
+        self.yield_s = yield_s
         self.stats: Counter[str] = Counter()
         # A handler still running at stop is abandoned (daemon thread), as Lambda would on shutdown.
         self._workers = Workers("dispatch", topology.queues, self._run, join_timeout_s=poll_wait_s + 1)
@@ -109,6 +113,7 @@ class Dispatcher:
             try:
                 batch = self._receive_batch(queue, url)
                 if batch:
+                    self.invoker.requests_quiet(self.yield_s)
                     self._deliver(queue, function, batch, url, arn)
             except Exception:  # the dispatcher must survive anything a handler or moto does
                 if self._stop.is_set():

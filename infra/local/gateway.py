@@ -173,7 +173,8 @@ class Gateway:
         event = proxy_event(method, request.path, headers, body, route, params, request.client_address[0])
         function = self.topology.function(route.function)
         try:
-            result = self.invoker.invoke(function, event)
+            with self.invoker.serving_request():
+                result = self.invoker.invoke(function, event)
         except Exception:  # an unhandled error in a handler is a bug: API Gateway answers 502
             log.exception("function %s failed", function.id)
             self.send_error(request, 502, "function_error", f"{function.id} failed; see the runtime's log.")

@@ -6,6 +6,8 @@ import importlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,12 +40,37 @@ class LocalLambdaContext:
 class Invoker:
     """One lock per function: like a single warm container, a function handles
     one event at a time (Powertools resolvers and batch processors keep
-    per-invocation state on module-level objects)."""
+    per-invocation state on module-level objects).
+
+    In AWS every function has its own machines; here they share one process, one
+    interpreter lock and one moto. So that a storefront stays responsive while queues
+    drain a big import, queue consumers yield to API requests (`requests_quiet`)."""
 
     def __init__(self) -> None:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._handlers: dict[str, Any] = {}
+        self._requests = 0
+        self._quiet = threading.Condition()
+
+    @contextmanager
+    def serving_request(self) -> Iterator[None]:
+        """Around an API request: background work waits while any is in flight."""
+        with self._quiet:
+            self._requests += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._requests -= 1
+                if not self._requests:
+                    self._quiet.notify_all()
+
+    def requests_quiet(self, max_wait_s: float) -> bool:
+        """Wait until no API request is in flight, at most `max_wait_s` (background work is
+        delayed, never starved). True when quiet."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: not self._requests, timeout=max_wait_s)
 
     def _handler(self, function: Function) -> Any:
         # Imports run under one lock: Python's per-module import locks do not stop

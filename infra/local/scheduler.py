@@ -47,6 +47,7 @@ class Scheduler:
         function = self.topology.function(schedule.function)
         while not self._stop.wait(schedule.local_interval_s):
             try:
+                self.invoker.requests_quiet(max_wait_s=1.0)  # background work yields to API requests
                 self.invoker.invoke(function, scheduled_event(schedule))
             except Exception:
                 log.exception("schedule %s: %s failed", schedule.id, function.id)

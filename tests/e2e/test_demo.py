@@ -1,4 +1,5 @@
-"""`make up`'s demo data: storefront events, CDNOW's real orders imported, segments computed."""
+"""`make up`'s demo data: storefront events, a generated CRM customers export and CDNOW's real orders
+(its 1/10 sample) imported, segments computed."""
 
 from __future__ import annotations
 
@@ -30,27 +31,34 @@ def test_the_demo_storefront_events_arrive(demo):
     assert profile["interactions"]["by_type"]["purchase"] == 1 and profile["linked_ids"] == ["anon-demo-2"]
 
 
-def test_the_demo_imports_cdnow_and_segments_it(demo):
+def test_the_demo_imports_its_crm_exports_and_segments_them(demo):
     _, endpoints, _ = demo
 
-    def cdnow():
+    def imported():
         _, body = get(endpoints, "/v1/imports")
-        return [i for i in body["imports"] if i["key"] == "orders/CDNOW_master.txt" and i["status"] == "completed"]
+        done = {i["key"]: i for i in body["imports"] if i["status"] == "completed"}
+        return done if {"orders/cdnow_orders.txt", "customers/crm_customers.csv"} <= set(done) else None
 
-    (report,) = eventually(cdnow, timeout_s=180)
-    assert (report["rows_read"], report["accepted"], report["quarantined"], report["profiles_written"]) == (69_659, 69_659, 0, 23_570)
+    reports = eventually(imported, timeout_s=180)
+    orders, customers = reports["orders/cdnow_orders.txt"], reports["customers/crm_customers.csv"]
+    assert (orders["rows_read"], orders["accepted"], orders["quarantined"], orders["profiles_written"]) == (6_919, 6_919, 0, 2_357)
+    # The generated export's dirt shows: duplicates, rows without an id quarantined, bad e-mails and missing countries in the field scores.
+    assert (customers["rows_read"], customers["accepted"], customers["duplicates"], customers["quarantined"]) == (2_373, 2_357, 11, 5)
+    assert 0.95 < customers["fields"]["email"]["validity_rate"] < 1 and 0.95 < customers["fields"]["country"]["fill_rate"] < 1
 
-    def segmented():
+    def segmented():  # recomputed after each import: wait for the one that saw the orders
         status, body = get(endpoints, "/v1/segments")
-        return body if status == 200 and body["profiles"] >= 23_570 else None
+        with_orders = status == 200 and any(s["name"].startswith("rfm:") for s in body["segments"])
+        return body if with_orders and body["profiles"] >= 2_357 else None
 
     counts = eventually(segmented, timeout_s=240, interval_s=2)
     by_name = {s["name"]: s["count"] for s in counts["segments"]}
     assert counts["as_of"].startswith("1998-07-01")  # historical data: as of the day after its newest order
-    assert sum(v for k, v in by_name.items() if k.startswith("rfm:")) == 23_570
-    assert by_name["customer:new"] + by_name["customer:returning"] == 23_570
-    status, profile = get(endpoints, "/v1/profiles/00002")
-    assert status == 200 and profile["orders"]["order_count"] == 2 and profile["segments"]
+    assert sum(v for k, v in by_name.items() if k.startswith("rfm:")) == 2_357
+    assert by_name["customer:new"] + by_name["customer:returning"] == 2_357
+    status, profile = get(endpoints, "/v1/profiles/00004")
+    assert status == 200 and profile["orders"]["order_count"] == 4 and profile["segments"]
+    assert profile["attributes"]["email"]["value"].endswith("@example.org")  # the CRM's and the orders' rows are one profile
 
 
 def test_the_demo_shop_recommends_to_its_consenting_visitor(demo):

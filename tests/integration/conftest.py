@@ -7,6 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local import moto_patches
 from infra.local.gateway import RouteTable, proxy_event
 from infra.local.invoke import Invoker
 from infra.local.provision import REGION, Provisioned, provision
@@ -89,6 +90,7 @@ class Aws:
 @pytest.fixture
 def aws(monkeypatch):
     """The whole topology in moto (in process), with the functions' environment set."""
+    moto_patches.apply()  # the local runtime's moto, transactions included
     with mock_aws():
         resources = provision(TOPOLOGY, lambda service: boto3.client(service, region_name=REGION))
         for name, value in resources.environment(TOPOLOGY).items():

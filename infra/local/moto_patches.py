@@ -1,0 +1,119 @@
+"""Two costs of moto 5.2 that real AWS does not have, removed for the local runtime and the tests.
+
+DynamoDB transactions: moto backs up every table a `TransactWriteItems` touches with `copy.deepcopy` of the
+whole table before it writes, so each transaction costs time and memory in proportion to
+the table. With `make up`'s CDNOW import (tens of thousands of profiles, results cells
+updated in transactions) that made the local runtime grow past 14 GB and answer
+DynamoDB calls after more than the SDK's 10 s read timeout. Real DynamoDB has no such
+cost, so the local runtime and the tests snapshot only the items a transaction names and
+put them back if it is cancelled; moto's own code does the writing and the checks.
+
+SQS queue attributes: every SendMessage, and every message a ReceiveMessage returns, makes
+moto count the queue's messages several times over, converting two timestamps to datetimes
+per message and count; with a backlog of tens of thousands of messages each call took
+tens of milliseconds and the queue drained quadratically. The counts are taken here in one
+pass with one clock reading, and the retention check reads the retention period directly.
+Answers are the same.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+import types
+from typing import Any
+
+_applied = threading.Lock()
+_done = False
+
+
+def _deepcopy_except_tables(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    from moto.dynamodb.models.table import Table
+
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _named_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+    """(table, hash key, range key, deep copy of the item or None) for each item the transaction names."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    snapshots = []
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            table = backend.tables.get(op.get("TableName"))
+            attributes = op.get("Item") if op_type == "Put" else op.get("Key")
+            if table is None or not attributes or table.hash_key_attr not in attributes:
+                continue  # moto rejects it before writing anything
+            range_value = None
+            if table.range_key_attr is not None:
+                if table.range_key_attr not in attributes:
+                    continue
+                range_value = DynamoType(attributes[table.range_key_attr])
+            hash_value = DynamoType(attributes[table.hash_key_attr])
+            snapshots.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+    return snapshots
+
+
+def _restore(snapshots: list[tuple[Any, Any, Any, Any]]) -> None:
+    # Backwards, so that the first snapshot of an item named twice (moto refuses that) wins.
+    for table, hash_value, range_value, item in reversed(snapshots):
+        if item is None:
+            table.delete_item(hash_value, range_value)
+        elif range_value is not None:
+            table.items[hash_value][range_value] = item
+        else:
+            table.items[hash_value] = item
+
+
+def _patch_sqs() -> None:
+    from moto.core.utils import unix_time, unix_time_millis
+    from moto.sqs.models import Queue, SQSBackend
+
+    def messages(self: Any) -> list[Any]:
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def within_retention(self: Any, queue_name: str, message: Any) -> bool:
+        retention_s = int(self.get_queue(queue_name).message_retention_period)
+        return retention_s + message.sent_timestamp / 1000 > unix_time()
+
+    Queue.messages = property(messages)
+    Queue.approximate_number_of_messages_delayed = property(delayed)
+    Queue.approximate_number_of_messages_not_visible = property(not_visible)
+    SQSBackend.is_message_valid_based_on_retention_period = within_retention
+
+
+def apply() -> None:
+    """Patch moto (idempotent). Call before the first transaction."""
+    global _done
+    with _applied:
+        if _done:
+            return
+        _patch_sqs()
+        from moto.dynamodb import models
+
+        # The whole-table backup becomes the table itself (its "rollback" a no-op) ...
+        models.copy = types.SimpleNamespace(deepcopy=_deepcopy_except_tables, copy=copy.copy)
+        original = models.DynamoDBBackend.transact_write_items
+
+        @functools.wraps(original)
+        def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+            # ... and the items the transaction names are put back when it is cancelled.
+            snapshots = _named_items(self, transact_items)
+            try:
+                return original(self, transact_items)
+            except Exception:
+                _restore(snapshots)
+                raise
+
+        models.DynamoDBBackend.transact_write_items = transact_write_items
+        _done = True

@@ -1,0 +1,89 @@
+"""The local runtime's moto (infra/local/moto_patches.py): a cancelled transaction is rolled back item by
+item, never by copying the table; queue counts are what moto counted before, in one pass."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.backends import get_backend
+
+from infra.local import moto_patches
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture
+def table():
+    moto_patches.apply()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        for n in range(3):
+            client.put_item(TableName="t", Item={"pk": {"S": "p"}, "sk": {"S": f"s{n}"}, "n": {"N": str(n)}})
+        yield client, get_backend("dynamodb")["123456789012"][REGION]
+
+
+def _items(client):
+    return {i["sk"]["S"]: i["n"]["N"] for i in client.scan(TableName="t")["Items"]}
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(table):
+    client, backend = table
+    stored = backend.tables["t"]
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "t", "Key": {"pk": {"S": "p"}, "sk": {"S": "s0"}},
+                        "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": {"N": "10"}}}},
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"S": "new"}, "n": {"N": "7"}}}},
+            {"Delete": {"TableName": "t", "Key": {"pk": {"S": "p"}, "sk": {"S": "s1"}}}},
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"S": "s2"}, "n": {"N": "9"}},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},  # s2 exists: the whole transaction is cancelled
+        ])
+    assert _items(client) == {"s0": "0", "s1": "1", "s2": "2"}
+    assert backend.tables["t"] is stored  # rolled back in place: no copy of the table was taken
+
+
+def test_a_transaction_that_passes_writes_every_item(table):
+    client, backend = table
+    stored = backend.tables["t"]
+    client.transact_write_items(TransactItems=[
+        {"Update": {"TableName": "t", "Key": {"pk": {"S": "p"}, "sk": {"S": "s0"}},
+                    "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": {"N": "10"}}}},
+        {"Delete": {"TableName": "t", "Key": {"pk": {"S": "p"}, "sk": {"S": "s1"}}}},
+        {"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"S": "new"}, "n": {"N": "7"}},
+                 "ConditionExpression": "attribute_not_exists(pk)"}},
+    ])
+    assert _items(client) == {"s0": "10", "s2": "2", "new": "7"} and backend.tables["t"] is stored
+
+
+def test_an_item_named_twice_is_refused_and_rolled_back(table):
+    client, _ = table
+    with pytest.raises(client.exceptions.ClientError):
+        client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"S": "s0"}, "n": {"N": "5"}}}},
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"S": "s0"}, "n": {"N": "6"}}}},
+        ])
+    assert _items(client) == {"s0": "0", "s1": "1", "s2": "2"}
+
+
+def test_queue_counts_and_retention_are_unchanged():
+    moto_patches.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        for n in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert len(received) == 2
+        assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"],
+                counts["ApproximateNumberOfMessagesDelayed"]) == ("1", "2", "1")
+
+        queue = get_backend("sqs")["123456789012"][REGION].queues["q"]
+        for message in queue._messages:
+            message.sent_timestamp -= 61_000  # older than the queue's retention period
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
