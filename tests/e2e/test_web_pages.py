@@ -410,3 +410,102 @@ def test_the_results_view_puts_the_srm_warning_first_and_charts_the_daily_histor
     assert chart["drawn"] > 1000
     screenshot(page, "experiments", "results-srm-history")
     page.close()
+
+
+# ---------------------------------------------------------------- the privacy centre (issue 9)
+
+def _outbox_link(endpoints, request_id):
+    return next(m["link"] for m in http("GET", endpoints["api_url"] + "/v1/privacy-outbox", None, _admin(endpoints))[1]
+                if m["request_id"] == request_id)
+
+
+def page_screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _send_request(page, kind, subject, contact):
+    page.get_by_label("Right").select_option("rectification")
+    assert page.get_by_label("Correct e-mail address").is_visible()  # asked only for a rectification
+    page.get_by_label("Right").select_option(kind)
+    assert page.get_by_label("Correct e-mail address").is_hidden()
+    page.get_by_label("Your customer id").fill(subject)
+    page.get_by_label("Your e-mail address").fill(contact)
+    page.get_by_role("button", name="Send request").click()
+    page.locator("#request-status.ok", has_text="Check your inbox").wait_for()
+
+
+def test_the_privacy_centre_changes_consents_exports_and_erases(running, browser):
+    """A shopper in the privacy centre: choices saved and shown again, an access request confirmed
+    from the outbox link, followed to the end and downloaded, then an erasure that removes the profile."""
+    import io
+    import zipfile
+
+    _, endpoints, _ = running
+    api, admin, subject = endpoints["api_url"], _admin(endpoints), "C-PRIVACY-CENTRE"
+    assert http("POST", api + "/v1/events", {"events": [
+        {"type": "product_view", "customer_id": subject, "item_id": "sku-privacy-1", "category": "tents",
+         "timestamp": datetime.now(UTC).isoformat()}]})[0] == 202
+    eventually(lambda: http("GET", api + f"/v1/profiles/{subject}", None, admin)[0] == 200, timeout_s=60)
+
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(api + "/privacy.html")
+    page.get_by_label("Your customer or visitor id").fill(subject)
+    page.get_by_label("analytics").check()
+    page.get_by_label("personalization").check()
+    page.get_by_role("button", name="Save my choices").click()
+    page.locator("#consent-status.ok").wait_for()
+    assert page.locator("#consent-status").inner_text() == "Your choices: analytics, personalization allowed, nothing else."
+    consents = http("GET", api + f"/v1/consents/{subject}")[1]["purposes"]
+    assert consents["analytics"]["granted"] and consents["personalization"]["granted"] and not consents.get("email_marketing", {}).get("granted")
+    page.reload()  # shown again from the API, not from the page's memory
+    page.get_by_label("Your customer or visitor id").fill(subject)
+    page.get_by_role("button", name="Show my choices").click()
+    page.locator("#consent-status.ok").wait_for()
+    assert page.get_by_label("personalization").is_checked() and not page.get_by_label("email marketing").is_checked()
+
+    # Access: sent from the form, confirmed from the link in the outbox, followed, downloaded.
+    _send_request(page, "access", subject, "privacy-centre@example.org")
+    request_id = http("GET", api + "/v1/privacy-requests", None, admin)[1]
+    request_id = next(r["request_id"] for r in request_id["requests"] if r["subject_id"] == subject and r["type"] == "access")
+    page.goto(_outbox_link(endpoints, request_id))
+    page.get_by_role("button", name="Confirm my request").wait_for()
+    assert page.locator("#fact-request").inner_text() == "Access" and page.locator("#fact-status").inner_text() == "pending verification"
+    page_screenshot(page, "privacy-confirm")
+    page.get_by_role("button", name="Confirm my request").click()
+    download = page.get_by_role("link", name="Download your data")
+    download.wait_for(timeout=60_000)
+    assert page.locator("#fact-status").inner_text() == "completed" and page.get_by_role("button", name="Confirm my request").is_hidden()
+    bundle = page.request.get(download.get_attribute("href"))
+    assert bundle.ok
+    with zipfile.ZipFile(io.BytesIO(bundle.body())) as archive:
+        exported = "\n".join(archive.read(name).decode() for name in archive.namelist())
+    assert subject in exported and "sku-privacy-1" in exported and "personalization" in exported
+    page_screenshot(page, "privacy-done")
+    page.goto(_outbox_link(endpoints, request_id))  # the link again later: the status, no second confirmation
+    page.get_by_role("link", name="Download your data").wait_for()
+    assert page.get_by_role("button", name="Confirm my request").is_hidden()
+
+    # Erasure: the profile is gone when the page says done.
+    page.goto(api + "/privacy.html")
+    _send_request(page, "erasure", subject, "privacy-centre@example.org")
+    erasure = next(r["request_id"] for r in http("GET", api + "/v1/privacy-requests", None, admin)[1]["requests"]
+                   if r["subject_id"] == subject and r["type"] == "erasure")
+    page.goto(_outbox_link(endpoints, erasure))
+    page.get_by_role("button", name="Confirm my request").click()
+    page.locator("#confirm-status.ok", has_text="Done.").wait_for(timeout=60_000)
+    assert page.locator("#fact-request").inner_text() == "Erasure"
+    assert http("GET", api + f"/v1/profiles/{subject}", None, admin)[0] == 404
+    assert http("GET", api + f"/v1/consents/{subject}")[1]["purposes"].get("analytics", {}).get("granted") is not True
+
+    # Keyboard and phone width: the form is reachable by Tab and nothing overflows.
+    page.goto(api + "/privacy.html")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "consent-subject"
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert not overflowing(page)
+    page_screenshot(page, "privacy-phone")
+    assert errors == []
+    page.close()
