@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,14 @@ def proxy_event(
     }
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: with more connections arriving at once
+    # (a storefront's parallel requests, `persona simulate`, bench/load.py) the kernel
+    # dropped their SYNs and each such request waited out a 1 s retransmit.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Gateway:
     def __init__(self, topology: Topology, invoker: Invoker, *, host: str, port: int, api_key: str, web_root: Path | None) -> None:
         self.topology = topology
@@ -121,8 +130,14 @@ class Gateway:
             def do_OPTIONS(self) -> None:  # CORS preflight for the web pages
                 gateway.send(self, 204, {}, b"")
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                # http.server's own refusals (a URI or header line over 64 KB, a malformed request
+                # line) in the API's JSON error shape: its default is an HTML page.
+                self.close_connection = True
+                phrase = HTTPStatus(code).phrase
+                gateway.send_error(self, code, re.sub(r"\W+", "_", phrase.lower()).strip("_"), message or phrase)
+
+        self.server = _Server((host, port), Handler)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
 

@@ -40,3 +40,23 @@ def test_sqs_event_shape():
 def test_scheduled_event_shape():
     event = scheduled_event(Schedule("nightly", "f", "rate(1 day)", 1))
     assert event["detail-type"] == "Scheduled Event" and event["resources"][0].endswith(":rule/persona-nightly")
+
+
+def test_gateway_queues_many_connections_at_once():
+    """More simultaneous connects than socketserver's default backlog of 5 are queued, not dropped
+    (a dropped SYN costs the client a 1 s retransmit)."""
+    import socket
+
+    from infra.local.gateway import Gateway
+    from infra.local.invoke import Invoker
+
+    gateway = Gateway(TOPOLOGY, Invoker(), host="127.0.0.1", port=0, api_key="k", web_root=None)  # not serving: nothing accepts
+    connections = []
+    try:
+        for _ in range(32):
+            connections.append(socket.create_connection(("127.0.0.1", gateway.port), timeout=0.5))
+    finally:
+        for connection in connections:
+            connection.close()
+        gateway.server.server_close()
+    assert len(connections) == 32
