@@ -126,13 +126,54 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from infra.local.dead_letters import raised_alarms
     from infra.local.runtime import read_state
 
     try:
-        print(json.dumps(read_state(args.state_dir).__dict__, indent=2))
+        print(json.dumps({**read_state(args.state_dir).__dict__, "alarms": raised_alarms(args.state_dir)}, indent=2))
     except FileNotFoundError as exc:
         print(f"persona status: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from infra.local import dead_letters
+    from infra.local.runtime import read_state
+
+    try:
+        rows = dead_letters.depths(read_state(args.state_dir))
+    except FileNotFoundError as exc:
+        print(f"persona dlq: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(rows, indent=2) if args.json else dead_letters.render_depths(rows))
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    from infra.local import dead_letters
+    from infra.local.runtime import read_state
+
+    try:
+        endpoints = read_state(args.state_dir)
+    except FileNotFoundError as exc:
+        print(f"persona redrive: {exc}", file=sys.stderr)
+        return 1
+    if args.all == bool(args.queue):
+        print("persona redrive: name one QUEUE or give --all; queues: " + ", ".join(sorted(endpoints.queues)), file=sys.stderr)
+        return 2
+    try:
+        queue_ids = sorted(endpoints.queues) if args.all else [dead_letters.resolve(args.queue, endpoints.queues)]
+    except dead_letters.UnknownQueue as exc:
+        print(f"persona redrive: {exc}", file=sys.stderr)
+        return 2
+    rows = dead_letters.redrive(endpoints, queue_ids, limit=args.max, dry_run=args.dry_run)
+    if args.all and not args.json:
+        rows = [r for r in rows if r["moved"] or r["left"]]  # the queues that had any
+        if not rows:
+            print("no dead letters in any queue")
+            return 0
+    print(json.dumps(rows, indent=2) if args.json else dead_letters.render_redrive(rows))
     return 0
 
 
@@ -292,8 +333,21 @@ def build_parser() -> argparse.ArgumentParser:
     box.add_argument("--json", action="store_true", help="print them as JSON")
     box.set_defaults(run=_outbox)
 
-    status = commands.add_parser("status", parents=[common], help="print the running instance's endpoints")
+    status = commands.add_parser("status", parents=[common], help="print the running instance's endpoints and the dead-letter alarms it raised")
     status.set_defaults(run=_status)
+
+    dlq = commands.add_parser("dlq", parents=[common], help="dead letters per consumer queue of the running instance, with alarm state")
+    dlq.add_argument("--json", action="store_true", help="print them as JSON")
+    dlq.set_defaults(run=_dlq)
+
+    redrive = commands.add_parser("redrive", parents=[common],
+                                  help="move a queue's dead letters back to it for another try (after fixing the cause)")
+    redrive.add_argument("queue", nargs="?", help="queue id (results_aggregation) or name (persona-results-aggregation)")
+    redrive.add_argument("--all", action="store_true", help="every queue that has dead letters")
+    redrive.add_argument("--max", type=_positive_int, help="move at most N messages per queue (default: all waiting)")
+    redrive.add_argument("--dry-run", action="store_true", help="only say how many would move")
+    redrive.add_argument("--json", action="store_true", help="print the result as JSON")
+    redrive.set_defaults(run=_redrive)
 
     sim = commands.add_parser("simulate", parents=[common],
                               help="drive realistic storefront traffic with a known true lift in one experiment into the running instance")

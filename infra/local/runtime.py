@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 
+from infra.local.dead_letters import DeadLetterAlarms
 from infra.local.dispatcher import Dispatcher
 from infra.local.gateway import Gateway
 from infra.local.invoke import Invoker
@@ -74,6 +75,7 @@ class LocalRuntime:
         web_root: Path | None = REPO_ROOT / "web",
         poll_wait_s: int = 1,
         retry_delay_s: int = 1,
+        alarm_interval_s: float = 2.0,
         log_level: str = "WARNING",
     ) -> None:
         self.topology = topology
@@ -84,6 +86,7 @@ class LocalRuntime:
         self.web_root = web_root
         self.poll_wait_s = poll_wait_s
         self.retry_delay_s = retry_delay_s
+        self.alarm_interval_s = alarm_interval_s
         self.log_level = log_level
         self.api_key = secrets.token_urlsafe(24)
         self.invoker = Invoker()
@@ -95,6 +98,7 @@ class LocalRuntime:
         self.gateway: Gateway | None = None
         self.dispatcher: Dispatcher | None = None
         self.scheduler: Scheduler | None = None
+        self.alarms: DeadLetterAlarms | None = None  # `alarms.raised`: every dead-letter alarm so far
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Endpoints:
@@ -124,11 +128,16 @@ class LocalRuntime:
                 poll_wait_s=self.poll_wait_s, retry_delay_s=self.retry_delay_s,
             )
             self.scheduler = Scheduler(self.topology, self.invoker)
+            # The CloudWatch DLQ alarms of the AWS stack, as log lines (and alarms.json for `persona status`).
+            self.alarms = DeadLetterAlarms(
+                self.resources.dlq_urls, self.client("sqs"), interval_s=self.alarm_interval_s, state_dir=self.state_dir
+            )
             self.gateway.start()
             self._set_env({"PERSONA_SITE_URL": f"http://{self.host}:{self.gateway.port}"})
             settings.reset()
             self.dispatcher.start()
             self.scheduler.start()
+            self.alarms.start()
         except BaseException:
             self.stop()
             raise
@@ -150,7 +159,7 @@ class LocalRuntime:
         return self.endpoints
 
     def stop(self) -> None:
-        for part in (self.gateway, self.scheduler, self.dispatcher):
+        for part in (self.gateway, self.scheduler, self.dispatcher, self.alarms):
             if part is not None:
                 part.stop()
         if self._moto is not None:

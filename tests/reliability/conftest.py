@@ -1,0 +1,185 @@
+"""Fault injection through the local runtime, in process.
+
+One runtime serves the whole package (each test uses its own visitor, unit and
+experiment ids, so counts never mix). Faults are injected where AWS would produce them:
+botocore `before-send` hooks answer a call with the error AWS would send (the SDK's own
+retries then run as they would), PutEvents answers with failed entries, an S3 stream
+breaks mid-read, a handler dies mid-batch. Each test removes its fault, and then every
+count must match end to end: nothing lost, nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from infra.local.runtime import LocalRuntime
+from shared.aws import clients
+from shared.aws.events import EventPublisher
+from shared.envelope import new_event
+from tests.e2e.conftest import eventually, http
+
+ALL_CELL = "segment=*|device=*|market=*|source=*"
+
+
+@pytest.fixture(scope="package")
+def runtime(tmp_path_factory) -> Iterator[LocalRuntime]:
+    local = LocalRuntime(api_port=0, aws_port=0, state_dir=tmp_path_factory.mktemp("state"), web_root=None,
+                         alarm_interval_s=0.3)
+    local.start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def ids() -> Callable[[str], str]:
+    """Ids unique to the test: the package shares one runtime."""
+    run = uuid.uuid4().hex[:8]
+    return lambda name: f"{name}-{run}"
+
+
+@pytest.fixture
+def fast_sdk_retries(monkeypatch):
+    """The SDK's throttling backoff (up to 1+2+4+8 s per call) keeps its count, not its wait."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.01)
+
+
+# ---------------------------------------------------------------- driving the runtime
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def post_events(runtime: LocalRuntime, events: list[dict[str, Any]]) -> tuple[int, Any]:
+    return http("POST", runtime.endpoints.api_url + "/v1/events", {"events": events})
+
+
+def profile_counts(runtime: LocalRuntime, profile_id: str) -> dict[str, Any]:
+    status, body = http("GET", f"{runtime.endpoints.api_url}/v1/profiles/{profile_id}",
+                        headers={"x-api-key": runtime.endpoints.admin_api_key})
+    return body["interactions"] if status == 200 and body.get("interactions") else {"total": 0, "by_type": {}}
+
+
+def publish(runtime: LocalRuntime, context: str, name: str, data: dict[str, Any]) -> None:
+    """Put an event on the bus as `context` would (its rules route it to the consumer queues)."""
+    EventPublisher(runtime.topology.bus, events_client=runtime.client("events")).publish(
+        [new_event(name, data, context=context, correlation_id=uuid.uuid4().hex)])
+
+
+def exposure(experiment: str, unit: str, variant: str = "control", at: str | None = None) -> dict[str, Any]:
+    return {"experiment": experiment, "variant": variant, "variant_index": 0 if variant == "control" else 1,
+            "unit_id": unit, "anonymous_id": unit, "exposed_at": at or now(), "segments": [], "context": {}}
+
+
+def purchase(visitor: str, event_id: str, value: str, at: str | None = None) -> dict[str, Any]:
+    return {"type": "purchase", "event_id": event_id, "anonymous_id": visitor, "timestamp": at or now(),
+            "item_id": "sku-1", "value": value, "currency": "EUR"}
+
+
+def cell(runtime: LocalRuntime, experiment: str, variant: str = "control") -> dict[str, Decimal]:
+    """The whole-experiment counters of one variant, straight from the results table."""
+    item = runtime.client("dynamodb").get_item(
+        TableName=runtime.endpoints.tables["results"],
+        Key={"pk": {"S": f"CELLS#{experiment}"}, "sk": {"S": f"{ALL_CELL}#{variant}"}}, ConsistentRead=True,
+    ).get("Item", {})
+    return {name: Decimal(value["N"]) for name, value in item.items() if "N" in value}
+
+
+def drained(runtime: LocalRuntime, *queue_ids: str) -> bool:
+    """Nothing waiting or in flight in these queues."""
+    sqs = runtime.client("sqs")
+    for queue_id in queue_ids:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=runtime.resources.queue_urls[queue_id],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if int(attributes["ApproximateNumberOfMessages"]) or int(attributes["ApproximateNumberOfMessagesNotVisible"]):
+            return False
+    return True
+
+
+def dead_letters(runtime: LocalRuntime, queue_id: str) -> list[dict[str, Any]]:
+    """The DLQ's messages, peeked at (visibility 0: they stay for the redrive)."""
+    return runtime.client("sqs").receive_message(
+        QueueUrl=runtime.resources.dlq_urls[queue_id], MaxNumberOfMessages=10, VisibilityTimeout=0,
+        AttributeNames=["All"],
+    ).get("Messages", [])
+
+
+def purge_dead_letters(runtime: LocalRuntime, queue_id: str) -> None:
+    runtime.client("sqs").purge_queue(QueueUrl=runtime.resources.dlq_urls[queue_id])
+
+
+# ---------------------------------------------------------------- faults
+class _Raw:
+    """What AWSResponse reads a body from."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def aws_error(code: str, message: str, *, status: int = 400, service: str = "dynamodb", **extra: Any) -> AWSResponse:
+    """An AWS JSON-protocol error response, as the service would send it."""
+    target = {"dynamodb": "com.amazonaws.dynamodb.v20120810"}.get(service, "")
+    body = json.dumps({"__type": f"{target}#{code}" if target else code, "message": message, **extra}).encode()
+    headers = {"x-amzn-RequestId": uuid.uuid4().hex, "Content-Type": "application/x-amz-json-1.0"}
+    return AWSResponse("https://fault.invalid/", status, headers, _Raw(body))
+
+
+@contextmanager
+def on_send(service: str, operation: str, answer: Callable[[dict[str, Any]], AWSResponse | None]) -> Iterator[None]:
+    """Let `answer(request_body)` answer the handlers' calls of `operation` instead of AWS
+    (None: the call goes through). Hooked on `before-send`, so the SDK's retry rules apply."""
+
+    def hook(request: Any, **_: Any) -> AWSResponse | None:
+        body = json.loads(request.body or b"{}") if request.body else {}
+        return answer(body)
+
+    hooked = [clients.client(service)] + ([clients.resource(service).meta.client] if service == "dynamodb" else [])
+    event = f"before-send.{service}.{operation}"
+    for client in hooked:
+        client.meta.events.register(event, hook, unique_id=f"fault-{id(hook)}")
+    try:
+        yield
+    finally:
+        for client in hooked:
+            client.meta.events.unregister(event, unique_id=f"fault-{id(hook)}")
+
+
+class Countdown:
+    """True for the first `n` calls (thread-safe): a fault that lasts a while, then heals."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+        self.fired = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        with self._lock:
+            if self.left <= 0:
+                return False
+            self.left -= 1
+            self.fired += 1
+            return True
+
+
+def touches(body: dict[str, Any], table: str) -> bool:
+    text = json.dumps(body)
+    return f'"TableName": "{table}"' in text or f'"{table}":' in text
+
+
+__all__ = ["Countdown", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
+           "post_events", "profile_counts", "publish", "purchase", "purge_dead_letters", "touches"]
