@@ -98,3 +98,90 @@ def test_an_acknowledgement_needs_a_real_reason(stack):
 
     with pytest.raises(ValueError, match="real reason"):
         _ack(stack, "IAM5[Resource::*]", "ok")
+
+
+# ---------------------------------------------------------------- no wildcards on data stores
+
+# Actions AWS offers no resource-level permissions for: the only ones allowed on Resource "*".
+NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"}
+DATA_SERVICES = ("dynamodb", "s3", "sqs", "kms", "secretsmanager", "events", "sns")
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _allow_statements(template):
+    """(resource id, statement) of every Allow in identity and resource policies."""
+    documents = []
+    for rid, resource in template.to_json()["Resources"].items():
+        props = resource.get("Properties", {})
+        for key in ("PolicyDocument", "KeyPolicy"):
+            if key in props:
+                documents.append((rid, resource["Type"], props[key]))
+        for inline in props.get("Policies", []):  # inline policies of roles
+            documents.append((rid, resource["Type"], inline["PolicyDocument"]))
+    return [(rid, kind, s) for rid, kind, doc in documents for s in doc["Statement"] if s["Effect"] == "Allow"]
+
+
+def _is_account_root(principal) -> bool:
+    text = json.dumps(principal)
+    return ":iam::" in text and ":root" in text
+
+
+def test_no_allow_statement_grants_every_action_of_a_data_service(template):
+    for rid, kind, statement in _allow_statements(template):
+        if kind == "AWS::KMS::Key" and _is_account_root(statement.get("Principal")):
+            continue  # the key's default admin statement: lets IAM policies of this account grant use of the key at all
+        for action in _as_list(statement["Action"]):
+            assert action != "*" and not any(action == f"{s}:*" for s in DATA_SERVICES), (rid, statement)
+
+
+def test_resource_star_only_for_actions_without_resource_level_permissions(template):
+    for rid, kind, statement in _allow_statements(template):
+        if kind == "AWS::KMS::Key":
+            continue  # in a key policy "*" means this key
+        if "*" in _as_list(statement.get("Resource", [])):
+            assert set(_as_list(statement["Action"])) <= NO_RESOURCE_LEVEL, (rid, statement)
+
+
+# ---------------------------------------------------------------- each function stays in its context
+
+_S3_DROP_ACTIONS = {"s3:PutObject", "s3:PutObjectLegalHold", "s3:PutObjectRetention", "s3:PutObjectTagging",
+                    "s3:PutObjectVersionTagging", "s3:Abort*"}
+_SQS_CONSUME = {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"}
+
+
+def _owners(stack) -> dict[str, tuple[str, str, str]]:
+    """Logical id of every data store -> (kind, id, owning context)."""
+    owners = {logical_id(stack, stack.tables[t.id]): ("table", t.id, t.context) for t in TOPOLOGY.tables}
+    owners |= {logical_id(stack, stack.buckets[b.id]): ("bucket", b.id, b.context) for b in TOPOLOGY.buckets}
+    owners |= {logical_id(stack, stack.secrets[s.id]): ("secret", s.id, s.context) for s in TOPOLOGY.secrets}
+    for q in TOPOLOGY.queues:
+        context = TOPOLOGY.function(q.consumer).context
+        owners[logical_id(stack, stack.queues[q.id])] = ("queue", q.id, context)
+        owners[logical_id(stack, stack.dead_letter_queues[q.id])] = ("dlq", q.id, context)
+    return owners
+
+
+def _function_statements(stack, template, function_id: str) -> list[dict]:
+    role_id = logical_id(stack, stack.functions[function_id].role)
+    return [s for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_each_function_touches_only_its_own_contexts_data_stores(stack, template):
+    """Tables, buckets, queues and secrets of its own context; of another context's only the exports
+    bucket, and there only as a drop box (put, never read, list or delete: each context writes its part
+    of an access export, the privacy context alone reads them). Queues: only the function's own, to consume."""
+    owners = _owners(stack)
+    for spec in TOPOLOGY.functions:
+        for statement in _function_statements(stack, template, spec.id):
+            actions = set(_as_list(statement["Action"]))
+            for ref in _referenced_ids(statement.get("Resource")) & owners.keys():
+                kind, resource_id, context = owners[ref]
+                where = f"{spec.id} ({spec.context}) -> {kind} {resource_id} ({context}): {sorted(actions)}"
+                if kind in ("queue", "dlq"):
+                    assert kind == "queue" and TOPOLOGY.queue(resource_id).consumer == spec.id and actions <= _SQS_CONSUME, where
+                elif context != spec.context:
+                    assert kind == "bucket" and resource_id == "exports" and actions <= _S3_DROP_ACTIONS, where

@@ -37,7 +37,8 @@ def test_every_route_is_a_method_with_its_authorization(template):
         methods[(props["HttpMethod"], _path_of(resources, resource))] = props
     for route in TOPOLOGY.routes:
         props = methods[(route.method, route.path)]
-        assert props["AuthorizationType"] == ("AWS_IAM" if route.auth == "admin" else "NONE"), route
+        assert props["AuthorizationType"] == ("COGNITO_USER_POOLS" if route.auth == "admin" else "NONE"), route
+        assert ("AuthorizerId" in props) == (route.auth == "admin"), route
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert "RequestValidatorId" in props
     assert len(methods) == len(TOPOLOGY.routes)  # nothing reachable that the topology does not know
@@ -174,8 +175,25 @@ def test_web_is_served_by_cloudfront_with_origin_access_control(template):
     template.has_resource_properties(
         "AWS::CloudFront::Distribution",
         {"DistributionConfig": Match.object_like({"DefaultRootObject": "index.html",
-            "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"})})},
+            "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"}),
+            # The API on the pages' own origin: no CORS, nothing cached, every method.
+            "CacheBehaviors": [Match.object_like({"PathPattern": "/v1/*", "ViewerProtocolPolicy": "https-only",
+                                                   "AllowedMethods": Match.array_with(["POST", "PUT", "PATCH", "DELETE"]),
+                                                   "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"})]})},
     )
+
+
+def test_staff_sign_in_with_a_user_pool_that_invites_and_needs_mfa(template):
+    (pool,) = template.find_resources("AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True and props["MfaConfiguration"] == "ON"
+    assert props["Policies"]["PasswordPolicy"]["MinimumLength"] >= 14
+    (authorizer,) = template.find_resources("AWS::ApiGateway::Authorizer").values()
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    (client,) = template.find_resources("AWS::Cognito::UserPoolClient").values()
+    client = client["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and not client.get("GenerateSecret")  # a public client: PKCE
+    assert "dashboard.html" in json.dumps(client["CallbackURLs"])
 
 
 def test_secrets_are_generated_encrypted_and_readable_only_where_granted(stack, template):
@@ -194,10 +212,11 @@ def test_secrets_are_generated_encrypted_and_readable_only_where_granted(stack, 
         assert can_read == (spec.id in readers), spec.id
 
 
-def test_the_web_pages_get_the_deployed_api_url_in_config_js(template):
+def test_the_web_pages_get_the_sign_in_settings_in_config_js(template):
     (deployment,) = template.find_resources("Custom::CDKBucketDeployment").values()
     properties = deployment["Properties"]
     assert len(properties["SourceObjectKeys"]) == 2  # web/ (without config.js) and the generated config.js
-    (rest_api,) = template.find_resources("AWS::ApiGateway::RestApi")
+    (client,) = template.find_resources("AWS::Cognito::UserPoolClient")
+    (domain,) = template.find_resources("AWS::Cognito::UserPoolDomain")
     markers = json.dumps(properties.get("SourceMarkers", []))
-    assert json.dumps({"Ref": rest_api}) in markers  # the API's URL is filled in at deploy time
+    assert json.dumps({"Ref": client}) in markers and json.dumps({"Ref": domain}) in markers  # filled in at deploy time
