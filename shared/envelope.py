@@ -33,9 +33,11 @@ class EventEnvelope(BaseModel, Generic[DataT]):
 
 
 def new_event(
-    event_name: str, data: BaseModel | dict[str, Any], *, context: str, correlation_id: str, version: int = 1
+    event_name: str, data: BaseModel | dict[str, Any], *, context: str, correlation_id: str, version: int = 1,
+    event_id: str | None = None,
 ) -> EventEnvelope[dict[str, Any]]:
-    """Build an envelope for `data` published by bounded context `context`."""
+    """Build an envelope for `data` published by bounded context `context` (a fresh
+    `event_id` unless given: see `derived_event_id`)."""
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     return EventEnvelope[dict[str, Any]](
         data=payload,
@@ -44,5 +46,16 @@ def new_event(
             version=version,
             correlation_id=correlation_id,
             source=f"persona.{context}",
+            **({"event_id": event_id} if event_id else {}),
         ),
     )
+
+
+_DERIVED = uuid.UUID("6f1d3a52-8c1e-4f5b-9a57-2f0f3c1b7e10")
+
+
+def derived_event_id(event_name: str, origin_id: str) -> str:
+    """The same event id every time an event is published for the same origin (a client's
+    event id): consumers deduplicate on event ids, so publishing it again (a batch the
+    client resent after a 503) is harmless instead of counted twice."""
+    return uuid.uuid5(_DERIVED, f"{event_name}:{origin_id}").hex

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from functions.profiles.schemas import ConversionRecorded, InteractionRecorded, Rejection, TrackingEvent
-from shared.envelope import EventEnvelope, new_event
+from shared.envelope import EventEnvelope, derived_event_id, new_event
 
 CONTEXT = "profiles"
 
@@ -43,12 +43,18 @@ def to_interaction(event: TrackingEvent) -> InteractionRecorded:
 
 
 def interaction_events(events: Iterable[TrackingEvent], correlation_id: str) -> list[EventEnvelope]:
-    """InteractionRecorded for every event, and ConversionRecorded for purchases."""
+    """InteractionRecorded for every event, and ConversionRecorded for purchases.
+
+    Their event ids derive from the interaction id: when PutEvents rejected part of a batch
+    the client gets a 503 and sends the batch again, and the events published the first
+    time must then be the same events (results counts each event id once)."""
     out: list[EventEnvelope] = []
     for event in events:
         interaction = to_interaction(event)
-        out.append(new_event("InteractionRecorded", interaction, context=CONTEXT, correlation_id=correlation_id))
+        out.append(new_event("InteractionRecorded", interaction, context=CONTEXT, correlation_id=correlation_id,
+                             event_id=derived_event_id("InteractionRecorded", interaction.interaction_id)))
         if interaction.type == "purchase":
             conversion = ConversionRecorded.model_validate(interaction.model_dump(include=set(ConversionRecorded.model_fields)))
-            out.append(new_event("ConversionRecorded", conversion, context=CONTEXT, correlation_id=correlation_id))
+            out.append(new_event("ConversionRecorded", conversion, context=CONTEXT, correlation_id=correlation_id,
+                                 event_id=derived_event_id("ConversionRecorded", interaction.interaction_id)))
     return out

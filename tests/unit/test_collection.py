@@ -99,3 +99,14 @@ def test_purchases_also_become_conversions():
     conversion = envelopes[1].data
     assert conversion["interaction_id"] == envelopes[0].data["interaction_id"]
     assert (conversion["value"], conversion["currency"], conversion["customer_id"]) == ("25.00", "EUR", "c-1")
+
+
+def test_a_resent_event_is_published_with_the_same_event_ids():
+    """A batch sent again after a 503 (PutEvents rejected part of it) repeats the same events,
+    so consumers that count each event id once do not count it twice."""
+    purchase = TrackingEvent.model_validate(event(type="purchase", event_id="evt-12345678", value="5.00", currency="EUR"))
+    first, again = (interaction_events([purchase], correlation_id=c) for c in ("r1", "r2"))
+    assert [e.metadata.event_id for e in first] == [e.metadata.event_id for e in again]
+    assert len({e.metadata.event_id for e in first}) == 2  # the interaction and its conversion stay distinct
+    other = interaction_events([TrackingEvent.model_validate(event(event_id="evt-87654321"))], correlation_id="r1")
+    assert other[0].metadata.event_id not in {e.metadata.event_id for e in first}
