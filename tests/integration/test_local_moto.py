@@ -87,3 +87,23 @@ def test_queue_counts_and_retention_are_unchanged():
         for message in queue._messages:
             message.sent_timestamp -= 61_000  # older than the queue's retention period
         assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+
+def test_eventbridge_delivers_the_same_event_with_compiled_paths_reused():
+    moto_patches.apply()
+    import json
+
+    import jsonpath_ng.ext
+
+    assert jsonpath_ng.ext.parse("$.detail-type") is jsonpath_ng.ext.parse("$.detail-type")  # compiled once
+    with mock_aws():
+        events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="target")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="r", EventPattern=json.dumps({"detail-type": ["Thing"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+        for n in range(2):
+            events.put_events(Entries=[{"Source": "s", "DetailType": "Thing", "Detail": json.dumps({"n": n})}])
+        bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert sorted(b["detail"]["n"] for b in bodies) == [0, 1]
+    assert all(b["source"] == "s" and b["detail-type"] == "Thing" and b["id"] and b["time"] for b in bodies)
