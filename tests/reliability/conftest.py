@@ -70,10 +70,10 @@ def profile_counts(runtime: LocalRuntime, profile_id: str) -> dict[str, Any]:
     return body["interactions"] if status == 200 and body.get("interactions") else {"total": 0, "by_type": {}}
 
 
-def publish(runtime: LocalRuntime, context: str, name: str, data: dict[str, Any]) -> None:
-    """Put an event on the bus as `context` would (its rules route it to the consumer queues)."""
+def publish(runtime: LocalRuntime, context: str, name: str, *data: dict[str, Any]) -> None:
+    """Put events on the bus as `context` would (its rules route them to the consumer queues)."""
     EventPublisher(runtime.topology.bus, events_client=runtime.client("events")).publish(
-        [new_event(name, data, context=context, correlation_id=uuid.uuid4().hex)])
+        [new_event(name, d, context=context, correlation_id=uuid.uuid4().hex) for d in data])
 
 
 def exposure(experiment: str, unit: str, variant: str = "control", at: str | None = None) -> dict[str, Any]:
@@ -140,6 +140,28 @@ def aws_error(code: str, message: str, *, status: int = 400, service: str = "dyn
 
 
 @contextmanager
+def after_commit(table: str, fault: Callable[[], None]) -> Iterator[None]:
+    """Call `fault()` after each TransactWriteItems on `table` has been applied, before the
+    handler sees the answer (a crash or a lost response right after a commit)."""
+    events = clients.client("dynamodb").meta.events
+
+    def mark(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["fault_table"] = f'"{table}"' in str(params.get("body", ""))
+
+    def after(context: dict[str, Any], **_: Any) -> None:
+        if context.get("fault_table"):
+            fault()
+
+    events.register("before-call.dynamodb.TransactWriteItems", mark, unique_id="fault-mark")
+    events.register("after-call.dynamodb.TransactWriteItems", after, unique_id="fault-after")
+    try:
+        yield
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="fault-mark")
+        events.unregister("after-call.dynamodb.TransactWriteItems", unique_id="fault-after")
+
+
+@contextmanager
 def on_send(service: str, operation: str, answer: Callable[[dict[str, Any]], AWSResponse | None]) -> Iterator[None]:
     """Let `answer(request_body)` answer the handlers' calls of `operation` instead of AWS
     (None: the call goes through). Hooked on `before-send`, so the SDK's retry rules apply."""
@@ -181,5 +203,5 @@ def touches(body: dict[str, Any], table: str) -> bool:
     return f'"TableName": "{table}"' in text or f'"{table}":' in text
 
 
-__all__ = ["Countdown", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
+__all__ = ["Countdown", "after_commit", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
            "post_events", "profile_counts", "publish", "purchase", "purge_dead_letters", "touches"]
