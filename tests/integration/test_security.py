@@ -140,3 +140,147 @@ def test_changing_one_persons_consent_leaves_everyone_elses_alone(aws):
         assert status == 200, subject
     assert aws.api("GET", "/v1/consents/C-1001")[1] == before
     assert all(data["subject_id"] != "C-1001" for _, data in changes())
+
+
+# ---------------------------------------------------------------- no personal data in logs or events
+
+# Everything personal in the CRM fixture and the privacy request below.
+EMAILS = ["anna.schmidt@example.de", "BEN@EXAMPLE.COM", "dora@example.it", "eve@example.es", "nobody@example.org",
+          "anna.private@example.org"]
+PHONES = ["+49 171 1234567", "+491711234567", "0044 20 7946 0958", "+442079460958", "+34 600 123 456", "+34600123456"]
+NAMES = ["Anna", "Schmidt", "Ben", "Miller", "Chloé", "Dubois", "Dora", "Rossi", "Eve", "García"]
+
+
+def personal_data_patterns() -> dict[str, re.Pattern[str]]:
+    """What must never be logged or published: each e-mail and phone raw, lower-cased and as the hex
+    digests a careless hash would give (md5, sha1, sha256); each name as a whole word, in any case."""
+    found: dict[str, re.Pattern[str]] = {}
+    for value in EMAILS + PHONES:
+        for variant in {value, value.lower(), value.strip().lower()}:
+            found[variant] = re.compile(re.escape(variant), re.IGNORECASE)
+            for algorithm in ("md5", "sha1", "sha256"):
+                digest = hashlib.new(algorithm, variant.encode()).hexdigest()
+                found[f"{algorithm}({variant})"] = re.compile(digest, re.IGNORECASE)
+    for name in NAMES:
+        found[name] = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+    return found
+
+
+class _Captured(logging.Handler):
+    """Keeps every formatted record (Powertools' JSON line, extras included)."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        if formatter is not None:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        if self.formatter is None:  # a plain library logger: its extras too
+            line += " " + json.dumps({k: v for k, v in record.__dict__.items() if k not in ("msg", "args")}, default=str)
+        self.lines.append(line)
+
+
+@pytest.fixture
+def captured_logs(aws):
+    """Every line the functions log (Powertools loggers write JSON to stdout; in Lambda that is CloudWatch)
+    and everything else that reaches the root logger at INFO, as Lambda's runtime would ship it."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    aws.invoker.preload(TOPOLOGY.functions)  # every handler's logger exists now
+    handlers: list[tuple[logging.Logger, _Captured]] = []
+    for logger in [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]:
+        formatters = [h.formatter for h in logger.handlers if isinstance(h.formatter, LambdaPowertoolsFormatter)]
+        if formatters:
+            handlers.append((logger, _Captured(formatters[0])))
+    assert {logger.name for logger, _ in handlers} >= {"profiles", "privacy", "recommend", "experiments", "results"}
+    handlers.append((logging.getLogger(), _Captured(None)))
+    previous = logging.getLogger().level
+    logging.getLogger().setLevel(logging.INFO)
+    for logger, handler in handlers:
+        logger.addHandler(handler)
+    yield lambda: [line for _, handler in handlers for line in handler.lines]
+    for logger, handler in handlers:
+        logger.removeHandler(handler)
+    logging.getLogger().setLevel(previous)
+
+
+@pytest.fixture
+def published_events(aws):
+    """Every event any context puts on the bus, read from a catch-all rule's queue (the whole entry:
+    source, detail type and detail)."""
+    sqs, events, bus = aws.client("sqs"), aws.client("events"), aws.name("bus", "persona")
+    url = sqs.create_queue(QueueName="test-every-event")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sources = sorted({f"persona.{f.context}" for f in TOPOLOGY.functions})
+    events.put_rule(Name="test-every-event", EventBusName=bus, EventPattern=json.dumps({"source": sources}))
+    events.put_targets(Rule="test-every-event", EventBusName=bus, Targets=[{"Id": "all", "Arn": arn}])
+    seen: list[str] = []
+
+    def read() -> list[str]:
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            seen.extend(m["Body"] for m in batch)
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+        return seen
+
+    return read
+
+
+def a_realistic_day(aws) -> None:
+    """CRM, order and campaign exports; a visitor who browses, logs in and buys; consent; segments; an
+    experiment and its assignment; a recommendation; an access request sent to a private address; the
+    admin looking at the profile; a few bad requests."""
+    from functions.profiles.consumers import segments_handler
+    from functions.recommend.publishing import publish_catalog
+    from infra.local.demo_catalog import demo_catalog
+    from shared.aws.s3 import ObjectStore
+
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    drop(aws, aws_context(), "orders.csv.gz", "orders/shop.csv.gz")
+    drop(aws, aws_context(), "campaign.jsonl", "campaign/spring.jsonl")
+    publish_catalog(ObjectStore(aws.name("bucket", "models")), demo_catalog())
+    for subject in ("v-7f3a9c", "C-1001"):
+        assert aws.api("PUT", f"/v1/consents/{subject}", {"purposes": {"analytics": True, "personalization": True},
+                                                          "source": "banner", "policy_version": "v3"})[0] == 200
+    aws.pump()
+    now = "2026-11-20T10:0{}:00Z"
+    status, body = aws.api("POST", "/v1/events", {"events": [
+        {"type": "product_view", "anonymous_id": "v-7f3a9c", "item_id": "sku-2003", "category": "rain-jackets", "timestamp": now.format(0)},
+        {"type": "search", "anonymous_id": "v-7f3a9c", "query": "rain jacket", "timestamp": now.format(1)},
+        {"type": "identify", "anonymous_id": "v-7f3a9c", "customer_id": "C-1001", "timestamp": now.format(2)},
+        {"type": "add_to_cart", "customer_id": "C-1001", "item_id": "sku-2003", "timestamp": now.format(3)},
+        {"type": "purchase", "customer_id": "C-1001", "value": "129.90", "currency": "EUR", "timestamp": now.format(4)},
+        {"type": "unsubscribe", "customer_id": "C-1002", "timestamp": now.format(5)},
+    ]})
+    assert status == 202 and not body["rejected"], body
+    aws.pump()
+    segments_handler({"id": "sched-1"}, aws_context())
+    aws.api("POST", "/v1/experiments", {"key": "hero-banner", "hypothesis": "h", "primary_metric": "conversion_rate",
+                                        "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]})
+    aws.api("PATCH", "/v1/experiments/hero-banner", {"status": "running"})
+    assert aws.api("POST", "/v1/assignments", {"user_id": "C-1001", "anonymous_id": "v-7f3a9c"})[1]["assignments"]
+    assert aws.api("GET", "/v1/recommendations?placement=home&user_id=C-1001")[0] == 200
+    status, request = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "Anna.Private@example.org"})
+    assert status == 202
+    verify(aws, request["request_id"])
+    assert aws.api("GET", f"/v1/privacy-requests/{request['request_id']}?token={token_for(aws, request['request_id'])}")[0] == 200
+    profile = aws.api("GET", "/v1/profiles/C-1001")[1]
+    assert profile["attributes"]["email"]["value"] == "anna.schmidt@example.de"  # the admin API may show it; logs may not
+    # Bad requests get logged as rejected; what was sent must not be.
+    assert aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "anna.schmidt@@example.de"})[0] == 400
+    assert aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anna.schmidt@example.de Schmidt", "contact": "x@example.org"})[0] == 400
+    assert aws.api("POST", "/v1/events", {"events": [{"type": "product_view", "customer_id": "C-1001", "item_id": "sku-1",
+                                                      "timestamp": now.format(6), "email": "anna.schmidt@example.de"}]})[1]["rejected"]
+    aws.pump()
+
+
+def test_no_personal_data_in_logs_or_published_events(aws, captured_logs, published_events):
+    a_realistic_day(aws)
+    logs, events = captured_logs(), published_events()
+    assert len(logs) > 20 and len(events) > 20  # the scan looked at something
+    kinds = {json.loads(e)["detail-type"] for e in events}
+    assert kinds >= {"InteractionRecorded", "IdentityLinked", "ConversionRecorded", "ProfileUpdated", "CrmImportCompleted",
+                     "ConsentChanged", "ConsentReported", "ExposureLogged", "PrivacyRequestAccepted", "PrivacyTaskCompleted"}
+    leaks = [(what, where[:300]) for where in logs + events for what, pattern in personal_data_patterns().items() if pattern.search(where)]
+    assert leaks == []
