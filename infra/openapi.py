@@ -53,7 +53,7 @@ def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
                         continue
                     _errors_are_400(operation)
                     if (method, path) in admin:
-                        operation["security"] = [{"sigv4": []}, {"localApiKey": []}]
+                        operation["security"] = [{"staffIdToken": []}, {"localApiKey": []}]
                     paths.setdefault(path, {})[method] = operation
     schemas.update(_model_schemas([ErrorResponse]))
     for unused in ("HTTPValidationError", "ValidationError"):  # Powertools' 422 shapes, replaced by ours
@@ -63,7 +63,8 @@ def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "info": {
             "title": TITLE,
             "version": VERSION,
-            "description": "Public routes are called by the storefront. Admin routes need IAM (SigV4) "
+            "description": "Public routes are called by the storefront. Admin routes need a staff member's "
+            "Cognito ID token (Authorization header; the dashboard signs in through the user pool's hosted UI) "
             "in AWS and the `x-api-key` printed by `make up` in the local runtime. Errors are "
             '`{"error": {"code", "message", "details"}}` with a 4xx status.',
         },
@@ -72,7 +73,8 @@ def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
-                "sigv4": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"},
+                "staffIdToken": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "cognito_user_pools",
+                                 "description": "The ID token of a user of the persona-staff Cognito user pool, as is (no Bearer prefix)"},
                 "localApiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"},
             },
         },

@@ -1,9 +1,15 @@
-// The marketer dashboard: every section reads the admin API (header x-api-key) and renders with the DOM
+// The marketer dashboard: every section reads the admin API and renders with the DOM
 // (textContent only: nothing from the API is ever parsed as HTML). The chart uses the vendored Chart.js.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const KEY_STORAGE = "persona-admin-key";
+const TOKEN_STORAGE = "persona-id-token";
+const PKCE_STORAGE = "persona-sign-in";
+// Locally the admin routes take the key `persona up` prints (x-api-key). In AWS config.js sets
+// PERSONA_AUTH = {domain, clientId}: staff sign in with the Cognito user pool's hosted UI
+// (authorization code + PKCE) and the ID token goes in the Authorization header.
+const AUTH = window.PERSONA_AUTH || null;
 
 // ---------------------------------------------------------------- formatting
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
@@ -84,7 +90,7 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
-  const headers = { "x-api-key": sessionStorage.getItem(KEY_STORAGE) || "" };
+  const headers = AUTH ? { authorization: signedInToken() || "" } : { "x-api-key": sessionStorage.getItem(KEY_STORAGE) || "" };
   if (body !== undefined) headers["content-type"] = "application/json";
   const send = () => fetch(window.PERSONA_API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   let response = await send();
@@ -596,13 +602,16 @@ async function showAudit(requestId) {
 }
 
 // ---------------------------------------------------------------- the whole page
+// Where the load summary goes: next to the key form locally, next to the sign-in button in AWS.
+const loadStatus = () => (AUTH ? "sign-in-status" : "key-status");
+
 async function show() {
-  say("key-status", "Loading…");
+  say(loadStatus(), "Loading…");
   let counts;
   try {
     counts = await loadPrivacy(); // the key is checked here first
   } catch (error) {
-    say("key-status", `Could not load: ${error.message}`, "bad");
+    say(loadStatus(), `Could not load: ${error.message}`, "bad");
     return;
   }
   const sections = [["Imports", loadImports, "imports-status"], ["Segments", loadSegments, "segments-status"],
@@ -617,7 +626,7 @@ async function show() {
     say(statusId, `Could not load: ${outcome.reason.message}`, "bad");
   });
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  say("key-status", `${plural(counts.requests, "privacy request")}, ${plural(counts.messages, "message")} in the outbox${failed.length ? `; could not load ${failed.join(", ")}` : ""}`,
+  say(loadStatus(), `${plural(counts.requests, "privacy request")}, ${plural(counts.messages, "message")} in the outbox${failed.length ? `; could not load ${failed.join(", ")}` : ""}`,
     failed.length ? "warn" : "ok");
 }
 
@@ -660,4 +669,59 @@ if ("IntersectionObserver" in window) {
   document.querySelectorAll("main > section").forEach((s) => observer.observe(s));
 }
 
-if (sessionStorage.getItem(KEY_STORAGE)) show();
+// ---------------------------------------------------------------- staff sign-in (AWS)
+const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const randomString = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+const redirectUri = () => location.origin + location.pathname;
+
+function signedInToken() {
+  const saved = JSON.parse(sessionStorage.getItem(TOKEN_STORAGE) || "null");
+  return saved && saved.expires > Date.now() ? saved.token : null;
+}
+
+async function signIn() {
+  const verifier = randomString(), state = randomString();
+  sessionStorage.setItem(PKCE_STORAGE, JSON.stringify({ verifier, state }));
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const query = new URLSearchParams({ response_type: "code", client_id: AUTH.clientId, redirect_uri: redirectUri(),
+    scope: "openid email", state, code_challenge: challenge, code_challenge_method: "S256" });
+  location.assign(`${AUTH.domain}/oauth2/authorize?${query}`);
+}
+
+async function finishSignIn(params) {
+  const pending = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) || "null");
+  sessionStorage.removeItem(PKCE_STORAGE);
+  history.replaceState(null, "", redirectUri() + location.hash); // the code is single-use: off the address bar
+  if (!pending || pending.state !== params.get("state")) throw new Error("the sign-in did not start here; sign in again");
+  const response = await fetch(`${AUTH.domain}/oauth2/token`, {
+    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", client_id: AUTH.clientId, code: params.get("code"),
+      redirect_uri: redirectUri(), code_verifier: pending.verifier }),
+  });
+  const tokens = await response.json().catch(() => ({}));
+  if (!response.ok || !tokens.id_token) throw new Error(tokens.error || `the sign-in service answered ${response.status}`);
+  sessionStorage.setItem(TOKEN_STORAGE, JSON.stringify({ token: tokens.id_token, expires: Date.now() + (tokens.expires_in || 3600) * 1000 }));
+}
+
+async function start() {
+  if (!AUTH) {
+    if (sessionStorage.getItem(KEY_STORAGE)) show();
+    return;
+  }
+  $("key-form").hidden = true;
+  $("sign-in").hidden = false;
+  $("sign-in-button").addEventListener("click", () => signIn().catch((error) => say("sign-in-status", error.message, "bad")));
+  const params = new URLSearchParams(location.search);
+  try {
+    if (params.get("error")) throw new Error(params.get("error_description") || params.get("error"));
+    if (params.get("code")) await finishSignIn(params);
+  } catch (error) {
+    say("sign-in-status", `Could not sign in: ${error.message}`, "bad");
+    return;
+  }
+  if (!signedInToken()) return;
+  $("sign-in-button").textContent = "Sign in again";
+  show();
+}
+
+start();

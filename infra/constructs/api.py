@@ -15,7 +15,9 @@ STAGE = "live"
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString, "details": null}}'
 
 
-def rest_api(scope: Construct, routes: tuple[Route, ...], functions: dict[str, lambda_.IFunction]) -> apigw.RestApi:
+def rest_api(scope: Construct, routes: tuple[Route, ...], functions: dict[str, lambda_.IFunction],
+             staff: apigw.IAuthorizer) -> apigw.RestApi:
+    """Admin routes need a staff member's ID token (the Cognito authorizer `staff`); the rest are public."""
     access_logs = logs.LogGroup(scope, "api-access-logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY)
     api = apigw.RestApi(
         scope,
@@ -51,7 +53,8 @@ def rest_api(scope: Construct, routes: tuple[Route, ...], functions: dict[str, l
         api.root.resource_for_path(route.path).add_method(
             route.method,
             integration,
-            authorization_type=apigw.AuthorizationType.IAM if route.auth == "admin" else apigw.AuthorizationType.NONE,
+            authorization_type=apigw.AuthorizationType.COGNITO if route.auth == "admin" else apigw.AuthorizationType.NONE,
+            authorizer=staff if route.auth == "admin" else None,
             request_validator=validator,
             request_parameters={
                 f"method.request.path.{name}": True for name in _path_parameters(route.path)

@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import bundling
-from infra.constructs import alarms, api, function, messaging, storage, web
+from infra.constructs import alarms, api, function, messaging, staff_auth, storage, web
 from infra.topology import TOPOLOGY, Grant, Topology
 
 WEB_BUCKET = "web"  # the bucket CloudFront serves
@@ -92,10 +92,14 @@ class PersonaStack(Stack):
             for s in topology.schedules
         }
 
-        self.api = api.rest_api(self, topology.routes, self.functions)
+        self.staff = staff_auth.user_pool(self)
+        self.api = api.rest_api(self, topology.routes, self.functions, staff_auth.authorizer(self, self.staff))
         if WEB_BUCKET in self.buckets:
-            self.distribution = web.distribution(self, self.buckets[WEB_BUCKET], self.access_logs, bundling.REPO_ROOT / "web",
-                                                 self.api.url)
+            self.distribution = web.distribution(self, self.buckets[WEB_BUCKET], self.access_logs, self.api)
+            site = f"https://{self.distribution.distribution_domain_name}"
+            self.dashboard_client, self.staff_domain = staff_auth.dashboard_client(self, self.staff, site)
+            web.deploy_pages(self, self.buckets[WEB_BUCKET], self.distribution, bundling.REPO_ROOT / "web",
+                             self.staff_domain.base_url(), self.dashboard_client.user_pool_client_id)
             # Verification links in privacy messages open the privacy centre on this site.
             for spec in topology.functions:
                 if spec.id == SENDS_PRIVACY_LINKS:

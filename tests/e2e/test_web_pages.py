@@ -509,3 +509,59 @@ def test_the_privacy_centre_changes_consents_exports_and_erases(running, browser
     page_screenshot(page, "privacy-phone")
     assert errors == []
     page.close()
+
+
+# ---------------------------------------------------------------- staff sign-in as deployed in AWS
+
+def test_in_aws_staff_sign_in_through_the_user_pool_and_the_dashboard_sends_its_token(running, browser):
+    """The deployed config.js names a Cognito hosted UI. Here a stand-in answers its two endpoints
+    (authorize redirects back with a code; token checks the PKCE verifier) and the admin API is
+    reached with the ID token, to which the stand-in gateway adds the local key."""
+    import base64
+    import hashlib
+    from urllib.parse import parse_qs, urlsplit
+
+    _, endpoints, _ = running
+    api, hosted_ui = endpoints["api_url"], "https://persona-staff.auth.example.test"
+    seen: dict = {"authorization": set()}
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route(api + "/config.js", lambda route: route.fulfill(content_type="text/javascript", body=(
+        f'window.PERSONA_API = "";\nwindow.PERSONA_AUTH = {{"domain": "{hosted_ui}", "clientId": "dashboard-client"}};\n')))
+
+    def authorize(route):
+        query = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
+        seen["authorize"] = query
+        route.fulfill(status=302, headers={"location": f"{query['redirect_uri']}?code=one-time-code&state={query['state']}"})
+
+    def token(route):
+        form = {k: v[0] for k, v in parse_qs(route.request.post_data).items()}
+        seen["token"] = form
+        digest = base64.urlsafe_b64encode(hashlib.sha256(form["code_verifier"].encode()).digest()).rstrip(b"=").decode()
+        ok = digest == seen["authorize"]["code_challenge"] and form["code"] == "one-time-code"
+        route.fulfill(status=200 if ok else 400, content_type="application/json", headers={"access-control-allow-origin": "*"},
+                      body=json.dumps({"id_token": "staff-id-token", "expires_in": 3600} if ok else {"error": "invalid_grant"}))
+
+    def admin_api(route):
+        seen["authorization"].add(route.request.headers.get("authorization"))
+        route.continue_(headers={**route.request.headers, "x-api-key": endpoints["admin_api_key"]})
+
+    page.route(hosted_ui + "/oauth2/authorize*", authorize)
+    page.route(hosted_ui + "/oauth2/token", token)
+    page.route(re.compile(re.escape(api) + r"/v1/.*"), admin_api)
+
+    page.goto(api + "/dashboard.html")
+    assert page.locator("#key-form").is_hidden()  # no key field in AWS
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_function("['ok', 'warn', 'bad'].includes(document.getElementById('sign-in-status').className)")
+    assert page.locator("#sign-in-status").get_attribute("class") == "ok", page.locator("#sign-in-status").inner_text()
+    authorize_query = seen["authorize"]
+    assert (authorize_query["response_type"], authorize_query["client_id"], authorize_query["code_challenge_method"]) == (
+        "code", "dashboard-client", "S256")
+    assert authorize_query["redirect_uri"] == api + "/dashboard.html" and seen["token"]["grant_type"] == "authorization_code"
+    assert seen["authorization"] == {"staff-id-token"}  # every admin call carried the ID token
+    assert "code=" not in page.url  # the one-time code is taken off the address bar
+    page.locator("#queue").wait_for()
+    assert errors == []
+    page.close()

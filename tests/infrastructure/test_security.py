@@ -119,7 +119,7 @@ def _allow_statements(template):
         for key in ("PolicyDocument", "KeyPolicy"):
             if key in props:
                 documents.append((rid, resource["Type"], props[key]))
-        for inline in props.get("Policies", []):  # inline policies of roles
+        for inline in props.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []:  # inline policies of roles
             documents.append((rid, resource["Type"], inline["PolicyDocument"]))
     return [(rid, kind, s) for rid, kind, doc in documents for s in doc["Statement"] if s["Effect"] == "Allow"]
 
