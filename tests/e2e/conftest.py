@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import urllib.error
 import urllib.request
 from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -31,3 +36,16 @@ def eventually(check, timeout_s: float = 20.0, interval_s: float = 0.2):
                 return last
         time.sleep(interval_s)
     raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (its own browser downloads are not used)."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (make install installs it where apt-get can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shutil
 from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -21,7 +20,6 @@ from tests.e2e.conftest import eventually, http
 from tests.e2e.test_persona_up import REPO_ROOT, start_persona_up
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 HOLDOUT_SHARE = float(dict(TOPOLOGY.function("recommend_api").env)["GLOBAL_HOLDOUT_SHARE"])
 BROWSING = {"page_view", "product_view", "search", "add_to_cart", "remove_from_cart"}
@@ -63,18 +61,6 @@ def open_demo_shop(endpoints: dict, state_dir) -> None:
     assert http("POST", f"{api}/v1/experiments", demo.HERO_EXPERIMENT, headers=admin)[0] == 201
     assert http("PATCH", f"{api}/v1/experiments/{demo.HERO_EXPERIMENT['key']}", {"status": "running"}, headers=admin)[0] == 200
     eventually(lambda: recommendations(api, anonymous_id="anon-warm-up")["model_version"] == shop["model_version"], timeout_s=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (make install installs it where apt-get can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield launched
-        launched.close()
 
 
 def outside_holdout(prefix: str) -> str:

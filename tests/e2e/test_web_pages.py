@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -19,25 +18,12 @@ from tests.e2e.conftest import eventually, http
 from tests.e2e.test_persona_up import REPO_ROOT, _aws, start_persona_up
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     yield from start_persona_up(tmp_path_factory, "--no-demo")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (make install installs it where apt-get can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield launched
-        launched.close()
 
 
 def test_the_dashboard_shows_the_privacy_queue_and_the_outbox(running, browser):
