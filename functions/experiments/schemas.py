@@ -10,15 +10,19 @@ from __future__ import annotations
 import itertools
 import math
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Key = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
 Metric = Literal["conversion_rate", "revenue_per_visitor", "average_order_value", "retention", "engagement"]
 Status = Literal["draft", "running", "stopped"]
 Device = Literal["desktop", "mobile", "tablet", "app", "other"]
 MAX_VARIANTS = 24  # beyond this no retailer's traffic reaches a result
+MAX_FACTORS = 4  # five factors of two levels are already 32 variants
+MAX_TARGETING_VALUES = 50
+Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Level = Annotated[str, StringConstraints(min_length=1, max_length=24)]
 
 
 class Variant(BaseModel):
@@ -35,11 +39,11 @@ class Targeting(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    segments: list[str] = Field(default_factory=list, description="Any of these segments, e.g. rfm:champions")
-    markets: list[str] = Field(default_factory=list, description="Country codes, e.g. DE")
-    devices: list[Device] = Field(default_factory=list)
+    segments: list[Label] = Field(default_factory=list, max_length=MAX_TARGETING_VALUES, description="Any of these segments, e.g. rfm:champions")
+    markets: list[Label] = Field(default_factory=list, max_length=MAX_TARGETING_VALUES, description="Country codes, e.g. DE")
+    devices: list[Device] = Field(default_factory=list, max_length=5)
     visitor: Literal["new", "returning"] | None = None
-    traffic_sources: list[str] = Field(default_factory=list, description="e.g. email, instagram")
+    traffic_sources: list[Label] = Field(default_factory=list, max_length=MAX_TARGETING_VALUES, description="e.g. email, instagram")
 
 
 class ExperimentIn(BaseModel):
@@ -47,10 +51,11 @@ class ExperimentIn(BaseModel):
 
     key: str = Key
     hypothesis: str = Field(min_length=1, max_length=2000)
-    variants: list[Variant] | None = Field(default=None, description="A/B/n; the first is the control")
-    factors: dict[str, list[str]] | None = Field(default=None, description="Multivariate: levels per factor (full factorial)")
+    variants: list[Variant] | None = Field(default=None, max_length=MAX_VARIANTS, description="A/B/n; the first is the control")
+    factors: dict[Level, Annotated[list[Level], Field(max_length=MAX_VARIANTS)]] | None = Field(
+        default=None, max_length=MAX_FACTORS, description="Multivariate: levels per factor (full factorial)")
     primary_metric: Metric
-    secondary_metrics: list[Metric] = Field(default_factory=list)
+    secondary_metrics: list[Metric] = Field(default_factory=list, max_length=5)
     targeting: Targeting = Field(default_factory=Targeting)
     coverage: float = Field(default=1.0, gt=0, le=1, description="Share of qualifying units in the test")
     layer: str | None = Field(default=None, min_length=1, max_length=64, description="Experiments of one layer never share a unit")
@@ -86,6 +91,9 @@ class ExperimentIn(BaseModel):
         for name, levels in factors.items():
             if not levels or len(set(levels)) != len(levels):
                 raise ValueError(f"factor {name!r} needs distinct levels")
+        count = math.prod(len(levels) for levels in factors.values())
+        if count > MAX_VARIANTS:  # before building them: 8 factors of 10 levels would be 10^8 variants in memory
+            raise ValueError(f"an experiment needs 2 to {MAX_VARIANTS} variants; these factors make {count}")
         combos = list(itertools.product(*([f"{n}={lvl}" for lvl in levels] for n, levels in sorted(factors.items()))))
         return [Variant(key="|".join(c).lower(), weight=1 / len(combos)) for c in combos] if factors else []
 
@@ -98,7 +106,7 @@ class ExperimentPatch(BaseModel):
 
     status: Status | None = None
     hypothesis: str | None = Field(default=None, min_length=1, max_length=2000)
-    variants: list[Variant] | None = None
+    variants: list[Variant] | None = Field(default=None, max_length=MAX_VARIANTS)
     coverage: float | None = Field(default=None, gt=0, le=1)
     targeting: Targeting | None = None
     ends_at: datetime | None = None

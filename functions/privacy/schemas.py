@@ -66,7 +66,8 @@ class PrivacyRequestIn(BaseModel):
     type: RequestType
     subject_id: SubjectId
     contact: Email = Field(description="Where the verification link is sent")
-    corrections: dict[Literal["email", "phone", "first_name", "last_name", "birth_date", "country"], str] | None = Field(
+    corrections: dict[Literal["email", "phone", "first_name", "last_name", "birth_date", "country"],
+                      Annotated[str, StringConstraints(min_length=1, max_length=254)]] | None = Field(
         default=None, description="rectification only: attribute -> corrected value")
     objection: Objection | None = Field(default=None, description="objection only: what the subject objects to")
 

@@ -142,6 +142,46 @@ def test_changing_one_persons_consent_leaves_everyone_elses_alone(aws):
     assert all(data["subject_id"] != "C-1001" for _, data in changes())
 
 
+# ---------------------------------------------------------------- payload limits
+
+EVENT = {"type": "product_view", "anonymous_id": "v-1", "item_id": "sku-1", "timestamp": "2026-11-20T10:00:00Z"}
+TOO_BIG = [
+    # (method, path, body, status): each over one limit of its route, answered before anything is stored.
+    ("POST", "/v1/events", {"events": [EVENT] * 501}, 400),  # at most 500 events a batch
+    ("POST", "/v1/events", {"events": [{**EVENT, "context": {"page": "/" + "p" * 2000}}] * 130}, 413),  # at most 256 KB
+    ("POST", "/v1/privacy-requests", {"type": "rectification", "subject_id": "C-1", "contact": "a@example.org",
+                                      "corrections": {"first_name": "A" * 255}}, 400),
+    ("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-" + "1" * 127, "contact": "a@example.org"}, 400),
+    ("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1", "contact": "a" * 250 + "@example.org"}, 400),
+    ("PUT", "/v1/consents/C-1", {"tcf_string": "C" * 10_001, "source": "banner", "policy_version": "v1"}, 400),
+    ("POST", "/v1/experiments", {"key": "big", "hypothesis": "h", "primary_metric": "conversion_rate",
+                                 "factors": {f"f{i}": [f"l{j}" for j in range(10)] for i in range(8)}}, 400),
+    ("POST", "/v1/experiments", {"key": "wide", "hypothesis": "h", "primary_metric": "conversion_rate",
+                                 "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}],
+                                 "targeting": {"segments": [f"s{i}" for i in range(51)]}}, 400),
+    ("PUT", "/v1/imports/mappings/customers/shop", {"columns": {f"c{i}": "x" for i in range(65)}}, 400),
+    ("PUT", "/v1/experiments/any/conclusion", {"decision": "ship", "summary": "s" * 4001}, 400),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), TOO_BIG, ids=lambda v: v if isinstance(v, str) else None)
+def test_each_route_refuses_bodies_over_its_limits_with_a_json_4xx(aws, method, path, body, status):
+    answered, answer = aws.api(method, path, body)
+    assert answered == status and answer["error"]["code"] in ("invalid_request", "payload_too_large"), (answered, answer)
+
+
+def test_the_gateway_refuses_more_than_10_mb_before_reading_it(gateway):
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=30)
+    connection.putrequest("POST", "/v1/events")
+    connection.putheader("content-type", "application/json")
+    connection.putheader("content-length", str(MAX_BODY_BYTES + 1))
+    connection.endheaders()
+    connection.send(b'{"events": [')  # the rest never comes: the answer must not wait for it
+    response = connection.getresponse()
+    assert response.status == 413 and json.loads(response.read())["error"]["code"] == "payload_too_large"
+    connection.close()
+
+
 # ---------------------------------------------------------------- no personal data in logs or events
 
 # Everything personal in the CRM fixture and the privacy request below.

@@ -8,9 +8,9 @@ are recognised without one.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Kind = Literal["customers", "orders", "campaign"]
 KINDS: tuple[Kind, ...] = ("customers", "orders", "campaign")
@@ -59,10 +59,12 @@ class ColumnMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    columns: dict[str, str] = Field(default_factory=dict, description="our field -> their column")
-    delimiter: str | None = Field(default=None, description='CSV delimiter; "whitespace" for space-aligned files; sniffed when absent')
-    header: list[str] | None = Field(default=None, description="Column names for a file without a header row")
-    date_format: str | None = Field(default=None, description="strptime format of dates (ISO 8601 is always accepted)")
+    columns: dict[Annotated[str, StringConstraints(max_length=64)], Annotated[str, StringConstraints(max_length=256)]] = Field(
+        default_factory=dict, max_length=64, description="our field -> their column")
+    delimiter: str | None = Field(default=None, max_length=10, description='CSV delimiter; "whitespace" for space-aligned files; sniffed when absent')
+    header: list[Annotated[str, StringConstraints(max_length=256)]] | None = Field(
+        default=None, max_length=1000, description="Column names for a file without a header row")
+    date_format: str | None = Field(default=None, max_length=64, description="strptime format of dates (ISO 8601 is always accepted)")
     decimal_comma: bool = Field(default=False, description="Amounts written 12,50")
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="Currency of amounts when there is no currency column")
     derive_order_id: bool = Field(default=False, description="Orders without an id get one derived from their content")
