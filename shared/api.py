@@ -8,7 +8,9 @@ same JSON shape so clients never see an HTML or empty error body.
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -48,29 +50,62 @@ _READ_AS_JSON = ("", "text/plain")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
+def _not_a_number(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):  # 1e999 reads as infinity
+        raise ValueError(f"{number[:20]} is out of range")
+    return value
+
+
+def strict_json(text: str) -> Any:
+    """`json.loads` as RFC 8259 reads JSON. Python's also takes NaN and Infinity (which
+    DynamoDB then refuses), and fails with RecursionError on deep nesting and ValueError
+    on integers of over 4,300 digits: every one is invalid JSON here, a 400, not a bug."""
+    try:
+        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise json.JSONDecodeError(str(exc), text, 0) from None
+
+
+def _error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(error_body(code, message)),
+        "isBase64Encoded": False,
+    }
+
+
 class JsonApiResolver(APIGatewayRestResolver):
     """A REST resolver for a JSON-only API."""
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if event.get("body") and event.get("httpMethod") in _BODY_METHODS:
+        if event.get("httpMethod") in _BODY_METHODS:
             headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type in _READ_AS_JSON:
-                event = {**event, "headers": {**headers, "content-type": "application/json"}}
-            elif not content_type.endswith("json"):
-                return {
-                    "statusCode": 415,
-                    "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                    "body": json.dumps(
-                        error_body("unsupported_media_type", f"Send JSON (content-type: application/json), not {content_type}.")
-                    ),
-                    "isBase64Encoded": False,
-                }
+            if event.get("body") and not (content_type in _READ_AS_JSON or content_type.endswith("json")):
+                return _error(415, "unsupported_media_type", f"Send JSON (content-type: application/json), not {content_type}.")
+            # Powertools reads only `application/json...` as JSON: `Application/JSON`, `application/problem+json`
+            # and the text/plain above would otherwise fail in its validation as an unsupported type.
+            event = {**event, "headers": {**headers, "content-type": "application/json"}}
+            if event.get("body") and event.get("isBase64Encoded"):
+                # API Gateway passes a body that is not UTF-8 text base64-encoded; JSON is UTF-8.
+                try:
+                    text = base64.b64decode(event["body"]).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    return _error(400, "invalid_request", "The request body is not valid JSON: it is not UTF-8 text.")
+                event = {**event, "body": text, "isBase64Encoded": False}
         return super().resolve(event, context)
 
 
 def build_resolver(logger: Logger) -> APIGatewayRestResolver:
-    app = JsonApiResolver(enable_validation=True)
+    app = JsonApiResolver(enable_validation=True, json_body_deserializer=strict_json)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

@@ -100,8 +100,8 @@ def post_planner(query: Annotated[PlanQuery, Body()]) -> Plan:
 def add_backlog_item(item: Annotated[BacklogItemIn, Body()]) -> Response[BacklogItem]:
     store = results_store()
     raw = {**item.model_dump(mode="json"), "item_id": uuid.uuid4().hex, "created_at": _now().isoformat()}
+    ranked = service.backlog(store, [raw], _now()).items[0]  # ranked before it is stored: a bad item never lands
     store.add_backlog_item(raw)
-    ranked = service.backlog(store, [raw], _now()).items[0]
     return Response(status_code=201, content_type="application/json", body=ranked)
 
 

@@ -99,10 +99,11 @@ class BacklogItemIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     target_segment: str | None = Field(default=None, max_length=128, description="e.g. lifecycle:at_risk; absent: everyone")
     expected_uplift: float = Field(gt=0, le=5, description="Relative lift on conversion expected, e.g. 0.05 for +5 %")
-    revenue_at_stake: float = Field(ge=0, description="Monthly revenue of the targeted traffic")
-    effort_days: float = Field(gt=0, le=365)
+    # Upper bounds keep gain and score finite: a float near 1e308 times the uplift is infinity, which JSON cannot carry.
+    revenue_at_stake: float = Field(ge=0, le=1e12, description="Monthly revenue of the targeted traffic")
+    effort_days: float = Field(ge=0.1, le=365)
     baseline_rate: float | None = Field(default=None, gt=0, lt=1, description="Conversion rate of the target; absent: the program's")
-    daily_traffic: float | None = Field(default=None, gt=0, description="Units per day in the target; absent: the program's visitors")
+    daily_traffic: float | None = Field(default=None, gt=0, le=1e10, description="Units per day in the target; absent: the program's visitors")
 
 
 class BacklogItem(BacklogItemIn):
@@ -126,9 +127,9 @@ class PlanQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     baseline_rate: float | None = Field(default=None, gt=0, lt=1, description="For a rate metric (e.g. conversion)")
-    baseline_mean: float | None = Field(default=None, gt=0, description="For a mean metric (e.g. revenue per visitor)")
-    baseline_variance: float | None = Field(default=None, gt=0, description="Per-unit variance of that mean")
-    daily_traffic: float = Field(gt=0, description="Units a day in the targeted segment")
+    baseline_mean: float | None = Field(default=None, gt=0, le=1e12, description="For a mean metric (e.g. revenue per visitor)")
+    baseline_variance: float | None = Field(default=None, gt=0, le=1e24, description="Per-unit variance of that mean")
+    daily_traffic: float = Field(gt=0, le=1e10, description="Units a day in the targeted segment")
     variants: int = Field(default=2, ge=2, le=24, description="Including the control; traffic is split equally")
     mde: float | None = Field(default=None, gt=0, le=5, description="Relative lift to detect, e.g. 0.05")
     days: float | None = Field(default=None, gt=0, le=365)

@@ -166,8 +166,13 @@ def backlog(store: ResultsStore, stored: list[dict[str, Any]], now: datetime) ->
         if traffic is None and counted["n"] and days:
             traffic = counted["n"] / days
             assumptions.append(f"traffic: {whose}'s {traffic:,.0f} visitors a day")
-        needed = statistics.days_for_mde(statistics.Baseline.rate(rate), spec.expected_uplift, traffic) if rate and traffic else None
-        if needed is None:
+        needed = None
+        if rate and traffic:
+            try:
+                needed = statistics.days_for_mde(statistics.Baseline.rate(rate), spec.expected_uplift, traffic)
+            except (ArithmeticError, ValueError):  # e.g. a lift on a 1e-300 rate: nothing to detect in finite time
+                assumptions.append("days to detect: beyond what the planner can compute for these numbers")
+        else:
             assumptions.append("give baseline_rate and daily_traffic: the program has no data yet")
         gain = spec.expected_uplift * spec.revenue_at_stake
         items.append(BacklogItem(**raw, days_to_detect=needed, feasible=needed is not None and needed <= FEASIBILITY_HORIZON_DAYS,
@@ -193,8 +198,15 @@ def plan(query: PlanQuery) -> Plan:
     else:
         raise BadRequest("Give baseline_rate, or baseline_mean with baseline_variance.", code="bad_plan")
     common = {"variants": query.variants, "alpha": query.alpha, "power": query.power}
-    if query.mde is not None:
-        units = statistics.units_per_variant(baseline, query.mde, **common)
-        days = statistics.days_for_mde(baseline, query.mde, query.daily_traffic, **common)
-        return Plan(**query.model_dump(), units_per_variant=math.ceil(units), days_needed=days)
-    return Plan(**query.model_dump(), mde_reachable=statistics.mde_for_days(baseline, query.days, query.daily_traffic, **common))
+    try:
+        if query.mde is not None:
+            units = statistics.units_per_variant(baseline, query.mde, **common)
+            days = statistics.days_for_mde(baseline, query.mde, query.daily_traffic, **common)
+            return Plan(**query.model_dump(), units_per_variant=math.ceil(units), days_needed=days)
+        mde = statistics.mde_for_days(baseline, query.days, query.daily_traffic, **common)
+        if not math.isfinite(mde):
+            raise OverflowError(mde)
+        return Plan(**query.model_dump(), mde_reachable=mde)
+    except (ArithmeticError, ValueError) as exc:  # ZeroDivisionError, OverflowError, math domain errors
+        raise BadRequest("These numbers are beyond what the planner can compute: the effect (baseline x mde) is too "
+                         "small to detect in finite time, or the result overflows.", code="bad_plan") from exc

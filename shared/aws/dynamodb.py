@@ -30,7 +30,11 @@ class DynamoTable:
         return self._table.get_item(Key=dict(key), ConsistentRead=consistent).get("Item")
 
     def get_many(self, keys: Sequence[Mapping[str, Any]], *, max_attempts: int = 8) -> list[dict[str, Any]]:
-        """BatchGetItem in calls of ≤ 100 keys, resending unprocessed keys with backoff."""
+        """BatchGetItem in calls of ≤ 100 keys, resending unprocessed keys with backoff.
+
+        A key asked for twice is read once: BatchGetItem refuses a request with duplicate keys
+        (a visitor whose user_id equals their anonymous_id asked for the same item twice)."""
+        keys = list({tuple(sorted(k.items())): k for k in keys}.values())
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys), 100):
             request = {self.name: {"Keys": [dict(k) for k in keys[start : start + 100]]}}

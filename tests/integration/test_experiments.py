@@ -86,6 +86,16 @@ def test_assignment_is_sticky_and_the_first_exposure_is_logged_once(aws, exposur
     assert logged["segments"] == []  # no ProfileUpdated seen for a visitor
 
 
+def test_a_user_id_equal_to_the_anonymous_id_is_one_unit(aws):
+    """Found by the API fuzzer (tests/reliability): the two equal ids made BatchGetItem ask for the
+    same key twice, which DynamoDB refuses (a 500)."""
+    create(aws, "hero")
+    start(aws, "hero")
+    consent(aws, "C-same")
+    answer = assign(aws, user_id="C-same", anonymous_id="C-same")
+    assert answer["unit_id"] == "C-same" and variants(answer)
+
+
 def test_without_analytics_consent_or_under_restriction_a_unit_is_in_no_experiment(aws):
     create(aws, "hero")
     start(aws, "hero")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from datetime import UTC, datetime
@@ -63,6 +64,36 @@ def test_too_many_events_and_too_large_bodies(aws, context):
     too_large = dict(event, body=json.dumps({"events": [huge_item] * 140}))  # ≈ 290 KB
     response = collect_handler(too_large, context)
     assert response["statusCode"] == 413 and _body(response)["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("raw", "base64_encoded"),
+    [
+        (b"\xff\xfe{\"events\": []}", True),  # not UTF-8: API Gateway hands it over base64-encoded
+        (b"[" * 10_000 + b"]" * 10_000, False),  # nested past Python's recursion limit
+        (b'{"events": [{"type": "page_view", "anonymous_id": "a", "value": NaN}]}', False),  # NaN is no JSON number
+        (b'{"events": [{"type": "page_view", "anonymous_id": "a", "value": 1e999}]}', False),  # reads as infinity
+        (b'{"events": ' + b"9" * 5_000 + b"}", False),  # past Python's 4,300-digit integer limit
+    ],
+    ids=["not-utf8", "deep-nesting", "nan", "infinity", "5000-digits"],
+)
+def test_bodies_python_reads_badly_are_400_not_500(aws, context, raw, base64_encoded):
+    """Found by the API fuzzer (tests/reliability): each of these was a 500."""
+    event = load_event("apigw_post_events_valid.json")
+    event.update(body=base64.b64encode(raw).decode() if base64_encoded else raw.decode(), isBase64Encoded=base64_encoded)
+    response = collect_handler(event, context)
+    assert response["statusCode"] == 400, response
+    error = _body(response)["error"]
+    assert error["code"] == "invalid_request" and "not valid JSON" in error["message"]
+    assert aws.drain("profiles_interactions") == []
+
+
+@pytest.mark.parametrize("content_type", ["application/problem+json", "Application/JSON; charset=UTF-8", "application/vnd.api+json"])
+def test_every_json_content_type_is_read_as_json(aws, context, content_type):
+    """`application/problem+json` passed our check but not Powertools' (a 500, found by the fuzzer)."""
+    event = load_event("apigw_post_events_valid.json")
+    event["headers"]["content-type"] = content_type
+    assert collect_handler(event, context)["statusCode"] == 202
 
 
 def test_text_plain_bodies_are_read_as_json(aws, context):

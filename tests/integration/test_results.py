@@ -76,6 +76,28 @@ def test_a_conversion_before_the_exposure_does_not_count(aws):
     assert counters("hero")[(ALL, variant)].get("conv", 0) == 0
 
 
+def test_a_conversion_delivered_before_its_exposure_counts_once(aws):
+    """SQS does not keep order (and a dead-lettered exposure is redriven much later): the
+    conversion overtakes the exposure it belongs to, and still counts, once."""
+    create(aws, "hero")
+    start(aws, "hero")
+    buy(aws, "anon-prior", "40.00", minutes_ago=5)  # spend before the exposure: the CUPED covariate
+    aws.pump()
+    assign(aws, anonymous_id="anon-late")
+    assign(aws, anonymous_id="anon-prior")
+    exposures = aws.drain("results_aggregation")
+    buy(aws, "anon-late", "25.00")
+    buy(aws, "anon-prior", "10.00")
+    conversions = aws.drain("results_aggregation")
+    function, arn = TOPOLOGY.function("results_aggregation"), aws.resources.queue_arns["results_aggregation"]
+    for batch in (conversions, exposures, conversions, exposures):  # and each redelivered once more
+        assert not aws.invoker.invoke(function, sqs_event(batch, arn)).get("batchItemFailures")
+    overall = [c for (cell, _), c in counters("hero").items() if cell == ALL]
+    totals = {k: sum(c.get(k, 0) for c in overall) for k in ("n", "conv", "ord", "rev", "cx")}
+    # The covariate is spend before the exposure (40.00), not the overtaking 10.00.
+    assert totals == {"n": 2, "conv": 2, "ord": 2, "rev": 35.0, "cx": 40.0}
+
+
 def test_duplicate_and_replayed_deliveries_never_double_count(aws):
     create(aws, "hero")
     start(aws, "hero")
@@ -246,3 +268,27 @@ def test_the_planner_round_trips_days_and_mde(aws):
     assert 0.09 < reach["mde_reachable"] <= 0.1  # whole days give a little more than asked
     assert aws.api("POST", "/v1/planner", {"baseline_rate": 0.05, "daily_traffic": 2000})[1]["error"]["code"] == "bad_plan"
     assert aws.api("POST", "/v1/planner", {"daily_traffic": 2000, "mde": 0.1})[0] == 400
+
+
+@pytest.mark.parametrize("plan", [
+    {"baseline_rate": 5e-324, "daily_traffic": 2000, "mde": 0.1},  # baseline x mde underflows to 0: was ZeroDivisionError
+    {"baseline_mean": 1e-150, "baseline_variance": 1e24, "daily_traffic": 1, "mde": 1e-10},  # infinite units: was OverflowError
+    {"baseline_mean": 1e-300, "baseline_variance": 1, "daily_traffic": 1e-300, "days": 1e-300},  # n underflows to 0
+])
+def test_the_planner_answers_numbers_it_cannot_compute_with_a_400(aws, plan):
+    """Found by the API fuzzer (tests/reliability): each was a 500."""
+    status, body = aws.api("POST", "/v1/planner", plan)
+    assert status == 400 and body["error"]["code"] == "bad_plan" and "beyond" in body["error"]["message"], body
+
+
+def test_a_backlog_item_stays_finite_and_never_breaks_the_backlog(aws):
+    """Found by the API fuzzer: revenue near 1e308 made the gain Infinity (not JSON), and a rate of 1e-300
+    raised inside the ranking after the item was stored, so GET /v1/backlog failed from then on."""
+    item = {"title": "x", "expected_uplift": 5, "revenue_at_stake": 1e308, "effort_days": 1}
+    assert aws.api("POST", "/v1/backlog", item)[0] == 400
+    assert aws.api("POST", "/v1/backlog", {**item, "revenue_at_stake": 1000, "effort_days": 1e-300})[0] == 400
+    status, tiny = aws.api("POST", "/v1/backlog", {**item, "revenue_at_stake": 1000, "baseline_rate": 1e-300, "daily_traffic": 10})
+    assert status == 201 and tiny["days_to_detect"] is None and not tiny["feasible"], tiny
+    assert any("beyond what the planner" in a for a in tiny["assumptions"])
+    status, backlog = aws.api("GET", "/v1/backlog")
+    assert status == 200 and [i["title"] for i in backlog["items"]] == ["x"]

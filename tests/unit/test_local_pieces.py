@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infra.local.dispatcher import sqs_event
 from infra.local.gateway import RouteTable, proxy_event
 from infra.local.scheduler import scheduled_event
@@ -60,3 +62,32 @@ def test_gateway_queues_many_connections_at_once():
             connection.close()
         gateway.server.server_close()
     assert len(connections) == 32
+
+
+@pytest.mark.parametrize(("request_head", "status"), [
+    (b"GET /healthz?q=" + b"A" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),  # over http.server's 64 KB request line
+    (b"GET /healthz HTTP/1.1\r\nx-big: " + b"A" * 70_000 + b"\r\n\r\n", 431),  # a header line over 64 KB
+    (b"GET /healthz and more HTTP/1.1\r\n\r\n", 400),  # a request line of more than three words
+])
+def test_the_gateways_own_refusals_are_json_errors(request_head, status):
+    """http.server answers these itself, with an HTML page by default (found by the API fuzzer)."""
+    import json
+    import socket
+
+    from infra.local.gateway import Gateway
+    from infra.local.invoke import Invoker
+
+    gateway = Gateway(TOPOLOGY, Invoker(), host="127.0.0.1", port=0, api_key="k", web_root=None)
+    gateway.start()
+    try:
+        with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+            connection.sendall(request_head)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+    finally:
+        gateway.stop()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == str(status).encode() and b"content-type: application/json" in head.lower()
+    error = json.loads(body)["error"]
+    assert set(error) == {"code", "message", "details"} and error["code"] and error["message"]
