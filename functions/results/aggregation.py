@@ -66,6 +66,22 @@ class UnitOutcome:
     version: int = 0
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """A conversion as results received it, kept for a while per unit: an exposure that
+    arrives after it (SQS does not keep order; a dead-lettered exposure is redriven days
+    later) still counts it."""
+
+    event_id: str
+    occurred_at: datetime
+    value: Decimal
+
+
+def late_conversions(conversions: list[Conversion], exposed_at: datetime, window: timedelta) -> list[Conversion]:
+    """The conversions received before an exposure that they are attributable to, oldest first."""
+    return sorted((c for c in conversions if exposed_at <= c.occurred_at <= exposed_at + window), key=lambda c: c.occurred_at)
+
+
 def exposure_deltas(covariate: Decimal = Decimal(0)) -> dict[str, Decimal]:
     deltas = {"n": Decimal(1)}
     if covariate:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from functions.results.aggregation import UnitOutcome
+from functions.results.aggregation import Conversion, UnitOutcome
 from functions.results.store import MARKER_KEPT, ResultsStore, outcome_item
 from shared.aws.dynamodb import Add, Put
 
@@ -72,6 +72,8 @@ class BatchPlan:
         self._loaded: set[str] = set()
         self._processed: set[tuple[str, str]] = set()  # (event, experiment) planned in this batch
         self.segments: dict[str, list[str]] = {}  # ProfileUpdated of the batch, written together
+        self.received: dict[str, list[Conversion]] = {}  # the batch's conversions per unit, kept before the flush
+        self._conversions: dict[str, list[Conversion]] = {}
 
     def outcomes(self, unit_ids: list[str | None]) -> dict[Key, UnitOutcome]:
         """The current outcomes of these units, as the batch has changed them so far."""
@@ -81,6 +83,15 @@ class BatchPlan:
             self._outcomes.update(self.store.outcomes(missing))
             self._loaded.update(missing)
         return {key: outcome for key, outcome in self._outcomes.items() if key[0] in wanted}
+
+    def conversions(self, unit: str) -> list[Conversion]:
+        """The unit's conversions received so far (stored, and earlier in this batch)."""
+        if unit not in self._conversions:
+            self._conversions[unit] = self.store.conversions(unit)
+        return self._conversions[unit] + self.received.get(unit, [])
+
+    def receive(self, unit: str, conversion: Conversion) -> None:
+        self.received.setdefault(unit, []).append(conversion)
 
     def change(self, message_id: str, event_id: str, unit: str, experiment: str, old: UnitOutcome | None,
                new: UnitOutcome, deltas: dict[str, Decimal]) -> None:

@@ -10,7 +10,10 @@
 
 Every event is applied once: a marker per (event, experiment) is written in the same
 transaction as the counters, so duplicate or replayed deliveries never double count; a
-batch's changes are written together, each cell once per transaction (batching.py).
+batch's changes are written together, each cell once per transaction (batching.py). Delivery
+order is not kept (SQS; an exposure dead-lettered and redriven days later): conversions are
+kept per unit for 30 days, and an exposure that arrives after its unit's conversions counts
+them then, with their own markers.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.results import aggregation
-from functions.results.aggregation import ALL, UnitOutcome
+from functions.results.aggregation import ALL, Conversion, UnitOutcome
 from functions.results.batching import BatchPlan
 from functions.results.settings import BusSettings, ExportsSettings, ProgramSettings
 from functions.results.store import results_store
@@ -61,15 +64,24 @@ def _window(experiment: str) -> timedelta:
 
 
 def _exposed(plan: BatchPlan, message_id: str, event_id: str, exposure: ExposureLogged) -> None:
-    known = plan.outcomes([exposure.unit_id])
-    if (exposure.unit_id, exposure.experiment) in known:
+    unit, experiment = exposure.unit_id, exposure.experiment
+    known = plan.outcomes([unit])
+    if (unit, experiment) in known:
         return  # one exposure per unit and experiment
-    # CUPED's covariate: what the unit spent before this exposure (program accounting since its first visit).
-    prior = known.get((exposure.unit_id, PROGRAM))
-    covariate = prior.revenue if prior else Decimal(0)
+    # Conversions that overtook this exposure (delivered first) count now, each once (its own marker).
+    late = aggregation.late_conversions(plan.conversions(unit), exposure.exposed_at, _window(experiment))
+    # CUPED's covariate: what the unit spent before this exposure (program accounting since its first
+    # visit), without the overtaking conversions the program accounting has counted already.
+    prior = known.get((unit, PROGRAM))
+    covariate = max(Decimal(0), prior.revenue - sum((c.value for c in late if aggregation.attributable(prior, c.occurred_at, PROGRAM_WINDOW)),
+                                                    Decimal(0))) if prior else Decimal(0)
     outcome = UnitOutcome(variant=exposure.variant, exposed_at=exposure.exposed_at, cells=tuple(aggregation.cells_of(exposure)),
                           covariate=covariate)
-    plan.change(message_id, event_id, exposure.unit_id, exposure.experiment, None, outcome, aggregation.exposure_deltas(covariate))
+    plan.change(message_id, event_id, unit, experiment, None, outcome, aggregation.exposure_deltas(covariate))
+    for conversion in late:
+        new, deltas = aggregation.conversion(outcome, conversion.value)
+        plan.change(message_id, conversion.event_id, unit, experiment, outcome, new, deltas)
+        outcome = new
 
 
 def _program_entry(plan: BatchPlan, message_id: str, event_id: str, unit: str, at: datetime, outcomes: dict) -> dict:
@@ -86,6 +98,9 @@ def _program_entry(plan: BatchPlan, message_id: str, event_id: str, unit: str, a
 
 def _converted(plan: BatchPlan, message_id: str, event_id: str, conversion: ConversionRecorded) -> None:
     unit = conversion.customer_id or conversion.anonymous_id
+    received = Conversion(event_id=event_id, occurred_at=conversion.occurred_at, value=Decimal(conversion.value))
+    for owner in {unit, conversion.anonymous_id} - {None}:
+        plan.receive(owner, received)  # for an exposure of either id that arrives later
     outcomes = _program_entry(plan, message_id, event_id + "#entry", unit, conversion.occurred_at,
                               plan.outcomes([unit, conversion.anonymous_id]))
     for (owner, experiment), outcome in outcomes.items():
@@ -146,6 +161,7 @@ def aggregation_handler(event: dict[str, Any], context: LambdaContext) -> dict[s
     if _plan.changes:
         results_store().mark_program_started(min(c.new.exposed_at for c in _plan.changes))
     results_store().set_segments_of(_plan.segments)  # a full recompute sends one per profile: batch-write them
+    results_store().record_conversions(_plan.received, now)  # before the counters: a retry finds them either way
     failed = _plan.flush(now)
     response = _aggregation.response()
     reported = {f["itemIdentifier"] for f in response["batchItemFailures"]}

@@ -2,6 +2,7 @@
 
     pk EVENT#<event id>      sk <experiment>               processed marker (idempotency, TTL 14 days)
     pk UNIT#<unit>           sk EXPOSED#<experiment>       the unit's outcome (UnitOutcome)
+                             sk CONVERSION#<event id>      a conversion received (for exposures delivered after it; TTL 30 days)
     pk CELLS#<experiment>    sk <cell>#<variant>           sufficient statistics of the cell
     pk EXPERIMENT#<key>      sk DEFINITION                 ExperimentChanged projection
                              sk CONCLUSION                 the analyst's conclusion
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from functions.results.aggregation import UnitOutcome
+from functions.results.aggregation import Conversion, UnitOutcome
 from functions.results.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import Add, DynamoTable, Put
@@ -29,6 +30,8 @@ from shared.exposures import ExperimentChanged
 from shared.identity_links import IdentityLinks
 
 MARKER_KEPT = timedelta(days=14)  # SQS keeps a message 14 days at most: no redelivery comes later
+# Longer than an exposure can wait in its queue (4 days) and then its DLQ (14 days).
+CONVERSIONS_KEPT = timedelta(days=30)
 
 
 def _unit(unit_id: str) -> str:
@@ -64,6 +67,19 @@ class ResultsStore:
         if self.table.get(marker, consistent=True):
             return False  # a redelivery: counted already
         raise RuntimeError(f"outcome of {experiment} changed concurrently; the message will be retried")
+
+    def record_conversions(self, conversions: dict[str, list[Conversion]], now: datetime) -> int:
+        """Keep each unit's conversions (idempotent: one item per event)."""
+        expires = int((now + CONVERSIONS_KEPT).timestamp())
+        return self.table.put_many(
+            {"pk": _unit(unit), "sk": f"CONVERSION#{c.event_id}", "occurred_at": c.occurred_at.isoformat(), "value": c.value,
+             "expires_at": expires}
+            for unit, received in conversions.items() for c in received
+        )
+
+    def conversions(self, unit_id: str) -> list[Conversion]:
+        return [Conversion(event_id=i["sk"].removeprefix("CONVERSION#"), occurred_at=datetime.fromisoformat(i["occurred_at"]),
+                           value=Decimal(i["value"])) for i in self.table.query("pk", _unit(unit_id), sort_key_prefix="CONVERSION#")]
 
     def cells(self, experiment: str) -> list[dict[str, Any]]:
         return self.table.query("pk", f"CELLS#{experiment}")
@@ -121,14 +137,16 @@ class ResultsStore:
 
     # ------------------------------------------------------------ privacy
     def subject_export(self, subject_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
-        rows = []
+        rows, conversions = [], []
         for subject in sorted(subject_ids):
             for item in self.table.query("pk", _unit(subject), sort_key_prefix="EXPOSED#"):
                 outcome = _outcome(item)
                 rows.append({"unit_id": subject, "experiment": item["sk"].removeprefix("EXPOSED#"), "variant": outcome.variant,
                              "exposed_at": outcome.exposed_at.isoformat(), "converted": outcome.converted,
                              "revenue": float(outcome.revenue), "orders": outcome.orders, "returned": outcome.returned})
-        return {"experiment_outcomes": rows} if rows else {}
+            conversions += [{"unit_id": subject, "occurred_at": c.occurred_at.isoformat(), "value": float(c.value)}
+                            for c in self.conversions(subject)]
+        return {k: v for k, v in (("experiment_outcomes", rows), ("recent_conversions", conversions)) if v}
 
     def erase(self, subject_ids: set[str]) -> int:
         """The units' own records; the cell counters are anonymous sums and stay."""

@@ -76,6 +76,34 @@ def test_a_conversion_before_the_exposure_does_not_count(aws):
     assert counters("hero")[(ALL, variant)].get("conv", 0) == 0
 
 
+def test_a_conversion_delivered_before_its_exposure_counts_once(aws):
+    """SQS does not keep order (and a dead-lettered exposure is redriven much later): the
+    conversion overtakes the exposure it belongs to, and still counts, once."""
+    create(aws, "hero")
+    start(aws, "hero")
+    buy(aws, "anon-prior", "40.00", minutes_ago=5)  # spend before the exposure: the CUPED covariate
+    aws.pump()
+    assign(aws, anonymous_id="anon-late")
+    assign(aws, anonymous_id="anon-prior")
+    exposures = aws.drain("results_aggregation")
+    buy(aws, "anon-late", "25.00")
+    buy(aws, "anon-prior", "10.00")
+    conversions = aws.drain("results_aggregation")
+    function, arn = TOPOLOGY.function("results_aggregation"), aws.resources.queue_arns["results_aggregation"]
+
+    def totals():
+        overall = [c for (cell, _), c in counters("hero").items() if cell == ALL]
+        return {k: sum(c.get(k, 0) for c in overall) for k in ("n", "conv", "ord", "rev", "cx")}
+
+    for batch in (conversions, exposures):
+        assert not aws.invoker.invoke(function, sqs_event(batch, arn)).get("batchItemFailures")
+    # The covariate is spend before the exposure (40.00), not the overtaking 10.00.
+    assert totals() == {"n": 2, "conv": 2, "ord": 2, "rev": 35.0, "cx": 40.0}
+    for batch in (conversions, exposures):  # each redelivered
+        assert not aws.invoker.invoke(function, sqs_event(batch, arn)).get("batchItemFailures")
+    assert totals() == {"n": 2, "conv": 2, "ord": 2, "rev": 35.0, "cx": 40.0}
+
+
 def test_duplicate_and_replayed_deliveries_never_double_count(aws):
     create(aws, "hero")
     start(aws, "hero")

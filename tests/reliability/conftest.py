@@ -76,6 +76,22 @@ def publish(runtime: LocalRuntime, context: str, name: str, *data: dict[str, Any
         [new_event(name, d, context=context, correlation_id=uuid.uuid4().hex) for d in data])
 
 
+def bus_message(context: str, name: str, data: dict[str, Any], *, event_id: str | None = None) -> str:
+    """An SQS body as a rule's target receives it: the whole EventBridge event, the envelope in `detail`."""
+    envelope = new_event(name, data, context=context, correlation_id=uuid.uuid4().hex, event_id=event_id)
+    return json.dumps({"version": "0", "id": uuid.uuid4().hex, "detail-type": name, "source": f"persona.{context}",
+                       "account": "123456789012", "time": now(), "region": "eu-west-1", "resources": [],
+                       "detail": json.loads(envelope.model_dump_json())})
+
+
+def deliver(runtime: LocalRuntime, queue_id: str, bodies: list[str], *, delay_s: int = 0) -> None:
+    """Straight into a consumer queue: SQS's own duplicates and reorderings, made on purpose."""
+    sqs = runtime.client("sqs")
+    for start in range(0, len(bodies), 10):
+        sqs.send_message_batch(QueueUrl=runtime.resources.queue_urls[queue_id], Entries=[
+            {"Id": str(i), "MessageBody": body, "DelaySeconds": delay_s} for i, body in enumerate(bodies[start:start + 10])])
+
+
 def exposure(experiment: str, unit: str, variant: str = "control", at: str | None = None) -> dict[str, Any]:
     return {"experiment": experiment, "variant": variant, "variant_index": 0 if variant == "control" else 1,
             "unit_id": unit, "anonymous_id": unit, "exposed_at": at or now(), "segments": [], "context": {}}
@@ -96,14 +112,15 @@ def cell(runtime: LocalRuntime, experiment: str, variant: str = "control") -> di
 
 
 def drained(runtime: LocalRuntime, *queue_ids: str) -> bool:
-    """Nothing waiting or in flight in these queues."""
+    """Nothing waiting, delayed or in flight in these queues."""
     sqs = runtime.client("sqs")
     for queue_id in queue_ids:
         attributes = sqs.get_queue_attributes(
             QueueUrl=runtime.resources.queue_urls[queue_id],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                            "ApproximateNumberOfMessagesDelayed"],
         )["Attributes"]
-        if int(attributes["ApproximateNumberOfMessages"]) or int(attributes["ApproximateNumberOfMessagesNotVisible"]):
+        if any(int(count) for count in attributes.values()):
             return False
     return True
 
@@ -203,5 +220,5 @@ def touches(body: dict[str, Any], table: str) -> bool:
     return f'"TableName": "{table}"' in text or f'"{table}":' in text
 
 
-__all__ = ["Countdown", "after_commit", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
+__all__ = ["Countdown", "after_commit", "bus_message", "deliver", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
            "post_events", "profile_counts", "publish", "purchase", "purge_dead_letters", "touches"]

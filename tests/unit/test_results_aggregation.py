@@ -49,3 +49,11 @@ def test_engagement_and_returns():
     assert deltas == {"eng": 1, "eng2": 1}
     back, deltas = aggregation.interaction(clicked, T0 + timedelta(days=3), timedelta(days=7), from_recommendation=True)
     assert deltas == {"eng": 1, "eng2": 3, "ret": 1} and back.returned == 1
+
+
+def test_late_conversions_are_the_ones_an_exposure_delivered_after_them_would_have_counted():
+    from functions.results.aggregation import Conversion, late_conversions
+
+    exposed = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    received = [Conversion(f"c{n}", exposed + timedelta(days=d), Decimal(n)) for n, d in enumerate((3, -1, 0, 8, 1))]
+    assert [c.event_id for c in late_conversions(received, exposed, timedelta(days=7))] == ["c2", "c4", "c0"]
