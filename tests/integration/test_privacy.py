@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import json
 import urllib.parse
@@ -184,44 +186,104 @@ def bundle(aws, request_id, download_url) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(aws.client("s3").get_object(Bucket=aws.name("bucket", "exports"), Key=key)["Body"].read()))
 
 
-def _traces(aws, identifiers: set[str]) -> list[str]:
-    """Every place in every table, bucket and queue where any identifier still appears."""
-    found = []
+def identifier_forms(identifiers: set[str]) -> set[str]:
+    """Each identifier as stored or as a careless hash would store it: raw, normalised (trimmed,
+    lower-cased) and the md5, sha1 and sha256 hex digests of both."""
+    forms = set()
+    for identifier in identifiers:
+        for variant in {identifier, identifier.strip().lower()}:
+            forms.add(variant)
+            forms |= {hashlib.new(a, variant.encode()).hexdigest() for a in ("md5", "sha1", "sha256")}
+    return forms
+
+
+def _stored_texts(aws):
+    """(where, lower-cased text) of everything stored: every item of every table, every version of every
+    object in every bucket (zips and gzips opened), every message waiting in every queue and DLQ."""
     ddb, s3, sqs = aws.client("dynamodb"), aws.client("s3"), aws.client("sqs")
-    for (kind, rid), name in aws.resources.names.items():
+    for (kind, _), name in aws.resources.names.items():
         if kind == "table":
             for page in ddb.get_paginator("scan").paginate(TableName=name):
                 for item in page["Items"]:
-                    text = json.dumps(item)
-                    found += [f"{name}: {text[:120]}" for i in identifiers if i in text]
+                    yield f"{name}: {json.dumps(item)[:160]}", json.dumps(item).lower()
         elif kind == "bucket":
-            for key in [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=name) for o in p.get("Contents", [])]:
-                body = s3.get_object(Bucket=name, Key=key)["Body"].read()
-                if key.endswith(".gz"):
-                    import gzip
-
-                    body = gzip.decompress(body)
-                if key.endswith(".zip"):
-                    archive = zipfile.ZipFile(io.BytesIO(body))
-                    body = b"".join(archive.read(n) for n in archive.namelist())
-                found += [f"{name}/{key}" for i in identifiers if i.encode() in body or i.encode() in key.encode()]
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+                for marker in page.get("DeleteMarkers", []):
+                    yield f"{name}/{marker['Key']} (delete marker)", marker["Key"].lower()
+                for version in page.get("Versions", []):
+                    key = version["Key"]
+                    body = s3.get_object(Bucket=name, Key=key, VersionId=version["VersionId"])["Body"].read()
+                    if key.endswith(".gz"):
+                        body = gzip.decompress(body)
+                    if key.endswith(".zip"):
+                        archive = zipfile.ZipFile(io.BytesIO(body))
+                        body = b"".join(archive.read(n) for n in archive.namelist())
+                    yield f"{name}/{key}@{version['VersionId']}", key.lower() + "\n" + body.decode("utf-8", "replace").lower()
     for url in [*aws.resources.queue_urls.values(), *aws.resources.dlq_urls.values()]:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []):
-            found += [f"{url}: message" for i in identifiers if i in message["Body"]]
+        seen: list[dict] = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", []):
+            seen += batch
+        for message in seen:  # read, not consumed: visible again at once
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            yield f"{url}: {message['Body'][:160]}", message["Body"].lower()
+
+
+def _traces(aws, identifiers: set[str]) -> list[str]:
+    """Every place in every table, bucket (all versions) and queue where any identifier still appears."""
+    wanted = {i.lower() for i in identifiers}
+    return [f"{where} <- {i}" for where, text in _stored_texts(aws) for i in wanted if i in text]
+
+
+ANNA_IDS = {"C-1001", "anon-anna", "anna.schmidt@example.de", "anna@example.de", "+49 171 1234567", "+491711234567", "Schmidt"}
+
+
+def publish_models_trained_on(aws, *subjects: str) -> list[str]:
+    """Two published model versions (their own salts) whose lineage holds these subjects and another person."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from functions.recommend.artifacts import Lineage, ModelMetadata, subject_hash
+    from functions.recommend.publishing import METADATA_FILE, version_prefix
+    from shared.aws.s3 import ObjectStore
+
+    bucket, versions = ObjectStore(aws.name("bucket", "models")), []
+    for version in ("20261101T000000Z-test", "20261120T000000Z-test"):
+        salt = secrets.token_hex(16)
+        lineage = Lineage(salt=salt, subjects=len(subjects) + 1, subject_hashes=sorted(subject_hash(salt, s) for s in (*subjects, "C-1002")))
+        metadata = ModelMetadata(model_version=version, trained_at=datetime.now(UTC), algorithm="test", parameters={}, interactions=3,
+                                 items=["sku-1"], popularity=[1.0], trending=[0.0], lineage=lineage)
+        bucket.put(version_prefix(version) + METADATA_FILE, metadata.model_dump_json().encode(), content_type="application/json")
+        versions.append(version)
+    return versions
+
+
+def lineage_traces(aws, identifiers: set[str]) -> list[str]:
+    """Every version of every published model's metadata whose lineage still holds one of the identifiers
+    (hashed with that model's salt)."""
+    from functions.recommend.artifacts import METADATA_FILE, ModelMetadata, subject_hash
+
+    s3, bucket, found = aws.client("s3"), aws.name("bucket", "models"), []
+    for version in aws.client("s3").list_object_versions(Bucket=bucket, Prefix="models/").get("Versions", []):
+        if version["Key"].endswith("/" + METADATA_FILE):
+            body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
+            lineage = ModelMetadata.model_validate_json(body).lineage
+            hashes = {subject_hash(lineage.salt, v) for i in identifiers for v in (i, i.strip().lower())}
+            found += [f"{version['Key']}@{version['VersionId']}"] if hashes & set(lineage.subject_hashes) else []
     return found
 
 
 def test_erasure_leaves_no_trace_and_later_imports_skip_the_person(aws):
     anna_everywhere(aws)
+    publish_models_trained_on(aws, "C-1001", "anon-anna")
     access_id = submit(aws)  # an earlier access export must go too
     verify(aws, access_id)
-    identifiers = {"C-1001", "anon-anna", "anna.schmidt@example.de", "anna@example.de"}
-    assert _traces(aws, identifiers)  # the scan does find her before
+    assert _traces(aws, ANNA_IDS)  # the scan does find her before
+    assert len(lineage_traces(aws, ANNA_IDS)) == 2
 
     request_id = submit(aws, kind="erasure")
     verify(aws, request_id)
     assert aws.api("GET", f"/v1/privacy-requests/{request_id}")[1]["status"] == "completed"
-    assert _traces(aws, identifiers) == []
+    assert_erased(aws, ANNA_IDS, request_id)
     # The proof of erasure: hashed id, date, request id; the request itself keeps no identifier.
     proofs = [i for i in privacy_store().table.scan() if i["pk"].startswith("ERASED#")]
     assert [p["sk"] for p in proofs] == [request_id]
@@ -231,7 +293,26 @@ def test_erasure_leaves_no_trace_and_later_imports_skip_the_person(aws):
     report = drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm-2026-12.csv")
     assert report["suppressed"] == 2 and report["rows_read"] == report["accepted"] + report["duplicates"] + report["quarantined"] + report["suppressed"]
     assert profile_store().profile("C-1001") is None and profile_store().profile("C-1002") is not None
-    assert _traces(aws, identifiers) == []
+    assert_erased(aws, ANNA_IDS, request_id)
+
+
+def assert_erased(aws, identifiers: set[str], request_id: str) -> None:
+    """Nothing left of the person anywhere, raw or hashed, but what an erasure keeps on purpose, keyed
+    with a deployment secret: the proof and the person's pseudonymised requests (privacy key), and the
+    suppression list that keeps later imports from bringing the person back (profiles key)."""
+    from shared.pseudonyms import pseudonym
+
+    assert _traces(aws, identifier_forms(identifiers)) == []
+    assert lineage_traces(aws, identifiers) == []
+    secrets = aws.client("secretsmanager")
+    keys = {kind: secrets.get_secret_value(SecretId=aws.name("secret", kind))["SecretString"] for kind in ("privacy_keys", "profiles_keys")}
+    keyed = {pseudonym(i, key) for i in identifiers for key in keys.values()}
+    allowed = {(aws.name("table", "privacy"), '"erased#'), (aws.name("table", "privacy"), '"requests"'),
+               (aws.name("table", "profiles"), '"suppressed"')}
+    kept = [where for where in _traces(aws, keyed) if not any(where.startswith(t) and mark in where.lower() for t, mark in allowed)]
+    assert kept == []
+    proof = pseudonym("C-1001", keys["privacy_keys"])
+    assert [i["sk"] for i in privacy_store().table.scan() if i["pk"] == f"ERASED#{proof}"] == [request_id]
 
 
 def test_rectification_wins_over_later_imports_of_the_old_value(aws):
