@@ -122,15 +122,22 @@ def _import(report: ImportReport) -> ImportReport:
     report = imports.running(report, _now())
     store.save_import(report)
     source, at = f"crm:{report.key}", report.started_at.isoformat()
-    written = already_stored = 0
+    # An attempt that broke off (a read error mid-stream, a timeout) merged some chunks: they are
+    # skipped, so their rows count as accepted, not as duplicates of themselves.
+    done = store.import_progress(report.import_id)
+    written, already_stored, chunks = done.profiles_written, done.already_stored, 0
 
     def on_chunk(chunk: Chunk) -> None:
-        nonlocal written, already_stored
+        nonlocal written, already_stored, chunks
+        chunks += 1
+        if chunks <= done.chunks:
+            return  # merged, and its consent signals published, by the earlier attempt
         profiles, duplicates = store.merge_chunk(chunk, source=source, at=at)
         written += profiles
         already_stored += duplicates  # rows the pipeline accepted that earlier files had brought
         signals = consent_signals.from_chunk(chunk.kind, chunk.profiles, at)
         _publisher().publish([new_event("ConsentReported", s, context="profiles", correlation_id=report.import_id) for s in signals])
+        store.save_import_progress(report.import_id, imports.Progress(chunks, written, already_stored), _now())
 
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as quarantine:
         def on_quarantine(row: QuarantinedRow) -> None:

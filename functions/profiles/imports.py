@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import NamedTuple
 
 from functions.profiles.crm_import.mapping import KINDS, MAPPING_SUFFIX, Kind
 from functions.profiles.crm_import.pipeline import Tally
 from functions.profiles.schemas import FieldReport, ImportReport
 
 FINISHED = frozenset({"completed", "failed"})
+
+
+class Progress(NamedTuple):
+    """How far an import got: chunks merged and their counts (an interrupted import resumes after them)."""
+
+    chunks: int = 0
+    profiles_written: int = 0
+    already_stored: int = 0
 DEFAULT_SOURCE = "default"
 
 

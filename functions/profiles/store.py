@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from functions.profiles import quality
 from functions.profiles.crm_import import merge
 from functions.profiles.crm_import.mapping import KINDS, ColumnMapping
+from functions.profiles.imports import Progress
 from functions.profiles.interaction_counts import counters_from_item, counts_from_item, increments
 from functions.profiles.schemas import (
     CampaignEngagement,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the imp
 # Long enough to cover any redelivery (SQS keeps messages at most 14 days).
 DEDUP_WINDOW = timedelta(days=15)
 IMPORTS_PK = "IMPORTS"
+IMPORT_PROGRESS_PREFIX = "IMPORT#"  # sk PROGRESS: counts only, no personal data
+IMPORT_PROGRESS_KEPT = timedelta(days=30)  # as long as the drop bucket keeps the export
 RECENT_PREFIX = "RECENT#"
 RECENT_KEPT = timedelta(days=90)  # DynamoDB TTL removes older interactions
 RECENT_SHOWN = 20
@@ -239,6 +242,14 @@ class ProfileStore:
 
     def save_import(self, report: ImportReport) -> None:
         self.table.put(self._import_item(report))
+
+    def import_progress(self, import_id: str) -> Progress:
+        item = self.table.get({"pk": f"{IMPORT_PROGRESS_PREFIX}{import_id}", "sk": "PROGRESS"}, consistent=True)
+        return Progress(*(int(item[f]) for f in Progress._fields)) if item else Progress()
+
+    def save_import_progress(self, import_id: str, progress: Progress, now: datetime) -> None:
+        self.table.put({"pk": f"{IMPORT_PROGRESS_PREFIX}{import_id}", "sk": "PROGRESS", **progress._asdict(),
+                        "expires_at": int((now + IMPORT_PROGRESS_KEPT).timestamp())})
 
     @staticmethod
     def _import_item(report: ImportReport) -> dict:

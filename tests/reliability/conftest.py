@@ -215,10 +215,26 @@ class Countdown:
             return True
 
 
+class Script:
+    """Answers calls with `answers` in order (each a callable making the response), then lets them through."""
+
+    def __init__(self, answers: list[Callable[[], AWSResponse]]) -> None:
+        self._answers = list(answers)
+        self._lock = threading.Lock()
+
+    @property
+    def done(self) -> bool:
+        return not self._answers
+
+    def __call__(self) -> AWSResponse | None:
+        with self._lock:
+            return self._answers.pop(0)() if self._answers else None
+
+
 def touches(body: dict[str, Any], table: str) -> bool:
     text = json.dumps(body)
     return f'"TableName": "{table}"' in text or f'"{table}":' in text
 
 
-__all__ = ["Countdown", "after_commit", "bus_message", "deliver", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
+__all__ = ["Countdown", "Script", "after_commit", "bus_message", "deliver", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
            "post_events", "profile_counts", "publish", "purchase", "purge_dead_letters", "touches"]
