@@ -47,20 +47,23 @@ def _count_interaction(record: SQSRecord) -> None:
     interaction = InteractionRecorded.model_validate(envelope.data)
     store, now = profile_store(), _now()
     anonymous_id, customer_id = interaction.anonymous_id, interaction.customer_id
+    # A redelivered message may have written (linked, counted) and then failed to publish what
+    # follows: it publishes again, as does any identify. Consumers of both events are idempotent.
+    redelivered = int(record.attributes.approximate_receive_count or 1) > 1
     if anonymous_id and customer_id:
-        # An event that carries both ids identifies the visitor. Re-publishing on a
-        # redelivered identify is harmless: IdentityLinked consumers are idempotent.
-        if store.link(anonymous_id, customer_id, now) or interaction.type == "identify":
+        # An event that carries both ids identifies the visitor.
+        if store.link(anonymous_id, customer_id, now) or interaction.type == "identify" or redelivered:
             linked = IdentityLinked(anonymous_id=anonymous_id, customer_id=store.resolve(anonymous_id), linked_at=now)
             _publisher().publish([new_event("IdentityLinked", linked, context="profiles", correlation_id=correlation_id)])
     profile_id = customer_id or store.resolve(anonymous_id)
-    if store.count_interaction(interaction, profile_id, now):
+    counted = store.count_interaction(interaction, profile_id, now)
+    if counted:
         _touched.add(profile_id)
-        signal = consent_signals.from_interaction(interaction, profile_id)
-        if signal:
-            _publisher().publish([new_event("ConsentReported", signal, context="profiles", correlation_id=correlation_id)])
     else:
         logger.info("duplicate interaction ignored", extra={"interaction_id": interaction.interaction_id})
+    signal = consent_signals.from_interaction(interaction, profile_id) if counted or redelivered else None
+    if signal:
+        _publisher().publish([new_event("ConsentReported", signal, context="profiles", correlation_id=correlation_id)])
 
 
 _touched: set[str] = set()  # profiles whose interactions changed in the current batch

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.aws import clients
-from tests.reliability.conftest import cell, drained, eventually, exposure, now, post_events, profile_counts, publish, purchase
+from tests.reliability.conftest import cell, drained, eventually, exposure, http, now, post_events, profile_counts, publish, purchase
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
@@ -82,3 +82,28 @@ def test_a_batch_answered_503_and_sent_again_is_counted_once(runtime, ids, exper
     counts, counters = profile_counts(runtime, visitor), cell(runtime, key)
     assert (counts["total"], counts["by_type"]) == (4, {"page_view": 1, "purchase": 3})
     assert (counters["conv"], counters["ord"], counters["rev"]) == (1, 3, Decimal("100.00"))
+
+
+def test_events_a_consumer_could_not_publish_are_published_on_redelivery(runtime, ids, monkeypatch):
+    """The interactions consumer writes first (a link, a count), then publishes what follows from it;
+    when PutEvents rejects that past the publisher's retries, the message fails and comes back,
+    finds its writes done, and must still publish (an unsubscribe, a login on any event)."""
+    customer, visitor = ids("unsubscriber"), ids("anon-linked")
+    fault = PartialFailures(lambda entry, attempt: entry["DetailType"] in ("ConsentReported", "IdentityLinked") and attempt <= 4)
+    monkeypatch.setattr(clients.client("events"), "put_events", fault)
+    failed_before = runtime.dispatcher.stats["profiles_interactions.failed"]
+    events = [{"type": "unsubscribe", "event_id": ids("unsub"), "customer_id": customer, "timestamp": now()},
+              {"type": "product_view", "event_id": ids("view"), "anonymous_id": visitor, "customer_id": customer,
+               "timestamp": now(), "item_id": "sku-1"}]
+    assert post_events(runtime, events)[0] == 202
+    eventually(lambda: runtime.dispatcher.stats["profiles_interactions.failed"] > failed_before, timeout_s=20)
+    monkeypatch.undo()
+    eventually(lambda: drained(runtime, "profiles_interactions", "privacy_orchestration", "results_aggregation"), timeout_s=20)
+
+    consents = http("GET", f"{runtime.endpoints.api_url}/v1/consents/{customer}")[1]
+    assert consents["purposes"]["email_marketing"]["granted"] is False, consents
+    linked = runtime.client("dynamodb").get_item(TableName=runtime.endpoints.tables["results"],
+                                                 Key={"pk": {"S": f"UNIT#{visitor}"}, "sk": {"S": "LINKED_TO"}}).get("Item")
+    assert linked and linked["customer_id"]["S"] == customer  # results learnt the link
+    counts = profile_counts(runtime, customer)
+    assert (counts["total"], counts["by_type"]) == (2, {"product_view": 1, "unsubscribe": 1})
