@@ -48,9 +48,13 @@ def acknowledge_findings(stack: PersonaStack) -> None:
         for grant in spec.grants:
             if grant.kind != "bucket":
                 continue
+            bucket_id = _logical_id(stack, stack.buckets[grant.id])
+            if grant.objects:
+                _ack(fn, f"IAM5[Resource::<{bucket_id}.Arn>/{grant.objects}]",
+                     f"s3:GetObject on the {grant.id} objects matching {grant.objects} only.")
+                continue
             for action in BUCKET_GRANT_ACTIONS[grant.access]:
                 _ack(fn, f"IAM5[Action::{action}]", f"{action} on the {grant.id} bucket only ({grant.access} grant from the topology).")
-            bucket_id = _logical_id(stack, stack.buckets[grant.id])
             _ack(fn, f"IAM5[Resource::<{bucket_id}.Arn>/*]", f"Objects of the granted {grant.id} bucket only.")
 
     for secret in stack.secrets.values():

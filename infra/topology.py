@@ -31,6 +31,8 @@ class Grant:
     kind: ResourceKind
     id: str
     access: Access
+    # Bucket reads only: the grant covers just the objects whose keys match this pattern (no listing).
+    objects: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ def validate(topology: Topology) -> list[str]:
         for grant in fn.grants:
             if grant.id not in known[grant.kind]:
                 problems.append(f"function {fn.id!r}: grant on unknown {grant.kind} {grant.id!r}")
+            if grant.objects is not None and (grant.kind, grant.access) != ("bucket", "read"):
+                problems.append(f"function {fn.id!r}: only bucket reads can be limited to some objects")
     seen_routes = set()
     for route in topology.routes:
         if route.function not in function_ids:
@@ -278,6 +282,8 @@ def validate(topology: Topology) -> list[str]:
 # Persona's topology
 # --------------------------------------------------------------------------
 
+# Where the privacy context leaves a rectification's corrected values for the profiles context.
+CORRECTIONS_OBJECTS = "requests/*/corrections.json"
 _PROFILES_RW = Grant("table", "profiles", "read_write")
 _PRIVACY_RW = Grant("table", "privacy", "read_write")
 _BUS = Grant("bus", "persona", "put")
@@ -360,6 +366,8 @@ TOPOLOGY = Topology(
                 _PROFILES_RW,
                 Grant("bucket", "quarantine", "read_write"),  # rejected rows of an erased person are removed
                 Grant("bucket", "exports", "write"),
+                # The corrected values of a rectification: they never travel in an event.
+                Grant("bucket", "exports", "read", objects=CORRECTIONS_OBJECTS),
                 _BUS,
                 Grant("secret", "profiles_keys", "read"),
             ),
@@ -370,7 +378,8 @@ TOPOLOGY = Topology(
             handler="functions.privacy.handlers.api_handler",
             description="Consent API and privacy requests (submit, verify, status)",
             bundle="privacy",
-            grants=(_PRIVACY_RW, _BUS, Grant("bucket", "exports", "read"), _PRIVACY_KEYS),
+            # Writes the corrected values of a rectification when it is verified (read by profiles).
+            grants=(_PRIVACY_RW, _BUS, Grant("bucket", "exports", "read"), Grant("bucket", "exports", "write"), _PRIVACY_KEYS),
         ),
         Function(
             id="privacy_admin",
@@ -402,7 +411,7 @@ TOPOLOGY = Topology(
             handler="functions.privacy.consumers.sweeper_handler",
             description="Re-publishes unanswered privacy tasks; flags requests at risk or overdue",
             timeout_s=120,
-            grants=(_PRIVACY_RW, _BUS, _PRIVACY_KEYS),
+            grants=(_PRIVACY_RW, _BUS, Grant("bucket", "exports", "write"), _PRIVACY_KEYS),
         ),
         Function(
             id="recommend_api",

@@ -24,7 +24,8 @@ class PrivacyRequestAccepted(BaseModel):
     request_id: str
     type: RequestType
     subject_id: str
-    corrections: dict[str, str] | None = None
+    corrections_key: str | None = Field(
+        default=None, description="rectification: exports-bucket key of the corrected values (personal data never travels in an event)")
     objection: Objection | None = None
     accepted_at: datetime
 
@@ -41,6 +42,11 @@ class PrivacyTaskCompleted(BaseModel):
 
 def part_key(request_id: str, context: str) -> str:
     return f"requests/{request_id}/parts/{context}.json"
+
+
+def corrections_key(request_id: str) -> str:
+    """Matches the topology's CORRECTIONS_OBJECTS, the only exports objects the profiles context may read."""
+    return f"requests/{request_id}/corrections.json"
 
 
 class Outcome(BaseModel):

@@ -73,6 +73,6 @@ def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @obs.tracer.capture_lambda_handler
 def sweeper_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Scheduled: re-publish unanswered tasks, flag requests at risk or overdue."""
-    summary = privacy(event.get("id", context.aws_request_id)).sweep(_now())
+    summary = privacy(event.get("id", context.aws_request_id)).sweep(_now(), exports())
     logger.info("privacy requests swept", extra=summary)
     return summary

@@ -93,7 +93,7 @@ def request_status(
 @api_app.post("/v1/privacy-requests/<request_id>/verification", summary="Confirm a privacy request with its token", tags=["privacy"])
 def verify_request(request_id: RequestId, body: Annotated[Verification, Body()]) -> RequestStatusView:
     contexts = settings.load(OrchestrationSettings).contexts
-    return privacy(correlation_id(api_app)).verify(request_id, body.token, contexts, _now())
+    return privacy(correlation_id(api_app)).verify(request_id, body.token, contexts, _now(), exports())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

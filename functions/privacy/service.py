@@ -29,7 +29,7 @@ from functions.privacy.store import PrivacyStore
 from shared.consent import ConsentChanged, effective
 from shared.envelope import EventEnvelope, new_event
 from shared.errors import Conflict, NotFound, TooManyRequests
-from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, part_key
+from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, corrections_key, part_key
 from shared.pseudonyms import pseudonym
 
 CONTEXT = "privacy"
@@ -150,7 +150,7 @@ class Privacy:
                 url = exports.download_url(request.export_key, DOWNLOAD_URL_LIFETIME_S)
         return _status_view(request, url)
 
-    def verify(self, request_id: str, token: str, contexts: list[str], now: datetime) -> RequestStatusView:
+    def verify(self, request_id: str, token: str, contexts: list[str], now: datetime, exports: Exports) -> RequestStatusView:
         request = self._request(request_id)
         verification.check(self.key, request_id, token, now)
         if request.status != "pending_verification":
@@ -158,12 +158,18 @@ class Privacy:
         request = requests.verified(request, contexts, now)
         self.store.save_request(request)
         self.store.audit(request_id, "verified", now, contexts=contexts)
-        self._accept(request, now)
+        self._accept(request, now, exports)
         return _status_view(request, None)
 
-    def _accept(self, request: PrivacyRequest, now: datetime) -> None:
+    def _accept(self, request: PrivacyRequest, now: datetime, exports: Exports) -> None:
+        """Publish the request to every context. Corrected values are personal data: they wait in the exports
+        bucket (written again on every re-publish, the bucket expires objects) and the event names the key."""
+        key = None
+        if request.corrections:
+            key = corrections_key(request.request_id)
+            exports.put(key, json.dumps(request.corrections).encode(), content_type="application/json")
         self._publish("PrivacyRequestAccepted", PrivacyRequestAccepted(
-            request_id=request.request_id, type=request.type, subject_id=request.subject_id, corrections=request.corrections,
+            request_id=request.request_id, type=request.type, subject_id=request.subject_id, corrections_key=key,
             objection=request.objection, accepted_at=now))
 
     def task_completed(self, done: PrivacyTaskCompleted, now: datetime, exports: Exports) -> PrivacyRequest | None:
@@ -192,6 +198,8 @@ class Privacy:
             for task in request.tasks.values():
                 if task.part_key:
                     exports.delete(task.part_key)
+        if request.corrections:
+            exports.delete(corrections_key(request.request_id))  # applied: not kept a day longer
         request = requests.completed(request, now, export_key=export_key)
         if request.type == "erasure":
             hashed = pseudonym(request.subject_id, self.key)
@@ -229,13 +237,13 @@ class Privacy:
         self.store.audit(request_id, "restriction_lifted", now)
         return request
 
-    def sweep(self, now: datetime) -> dict[str, int]:
+    def sweep(self, now: datetime, exports: Exports) -> dict[str, int]:
         """Re-publish unanswered tasks, flag requests at risk or overdue (audited when the flag changes)."""
         summary = {"republished": 0, "at_risk": 0, "overdue": 0}
         for request in self.store.requests():
             changed = False
             if requests.needs_republish(request, now):
-                self._accept(request, now)
+                self._accept(request, now, exports)
                 request = request.model_copy(update={"last_published_at": now})
                 self.store.audit(request.request_id, "tasks_republished", now, contexts=requests.unanswered(request))
                 summary["republished"] += 1

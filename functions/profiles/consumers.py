@@ -290,6 +290,15 @@ def _apply_consent(changed: ConsentChanged, correlation_id: str) -> None:
     _update_segments({profile_id}, correlation_id)
 
 
+def _corrections(accepted: PrivacyRequestAccepted) -> dict[str, str] | None:
+    """The corrected values the privacy context left in the exports bucket (never in the event); None when
+    they are gone: a late duplicate of a request already completed, or one left a week in the queue."""
+    if not accepted.corrections_key:
+        return {}
+    body = ObjectStore(settings.load(ExportsSettings).exports_bucket_name).read(accepted.corrections_key)
+    return None if body is None else json.loads(body)
+
+
 def _act_on_request(record: SQSRecord) -> None:
     envelope = envelope_from_body(record.body)
     if envelope.metadata.event_name == "ConsentChanged":
@@ -309,8 +318,11 @@ def _act_on_request(record: SQSRecord) -> None:
         store.suppress({pseudonym(i, secret) for i in identifiers}, now)
         records = deleted + _scrub_quarantine(identifiers)
         action = "erased" if records else "nothing_held"
+    elif accepted.type == "rectification" and (wanted := _corrections(accepted)) is None:
+        logger.warning("corrections unavailable", extra={"request_id": accepted.request_id})
+        action = "corrections_unavailable"  # shown in the request's tasks and audit trail
     elif accepted.type == "rectification":
-        corrections, rejected = subject_rights.valid_corrections(accepted.corrections or {})
+        corrections, rejected = subject_rights.valid_corrections(wanted)
         if rejected:
             logger.info("corrections rejected", extra={"request_id": accepted.request_id, "attributes": rejected})
         records = store.rectify(accepted.subject_id, corrections, now.isoformat())

@@ -119,6 +119,10 @@ class PersonaStack(Stack):
             {"read": table.grant_read_data, "write": table.grant_write_data, "read_write": table.grant_read_write_data}[grant.access](fn)
         elif grant.kind == "bucket":
             bucket = self.buckets[grant.id]
+            if grant.objects:  # those objects only: no listing, nothing else of the bucket
+                fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(grant.objects)]))
+                self.key.grant_decrypt(fn)
+                return
             {"read": bucket.grant_read, "write": bucket.grant_put, "read_write": bucket.grant_read_write}[grant.access](fn)
         elif grant.kind == "bus":
             self.bus.grant_put_events_to(fn)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.topology import TOPOLOGY
+from infra.topology import CORRECTIONS_OBJECTS, TOPOLOGY
 from tests.infrastructure.conftest import logical_id
 
 pytestmark = pytest.mark.infrastructure
@@ -170,12 +170,20 @@ def _function_statements(stack, template, function_id: str) -> list[dict]:
             for s in p["Properties"]["PolicyDocument"]["Statement"]]
 
 
+def _only_objects(statement: dict, bucket_ref: str, pattern: str | None) -> bool:
+    """The statement reads just the objects matching `pattern` (not the bucket, not all its objects)."""
+    wanted = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_ref, "Arn"]}, f"/{pattern}"]]}
+    return pattern == CORRECTIONS_OBJECTS and set(_as_list(statement["Action"])) == {"s3:GetObject"} and _as_list(statement["Resource"]) == [wanted]
+
+
 def test_each_function_touches_only_its_own_contexts_data_stores(stack, template):
-    """Tables, buckets, queues and secrets of its own context; of another context's only the exports
-    bucket, and there only as a drop box (put, never read, list or delete: each context writes its part
-    of an access export, the privacy context alone reads them). Queues: only the function's own, to consume."""
+    """Tables, buckets, queues and secrets of its own context. Of another context's only the exports
+    bucket: as a drop box (put, never list or delete: each context writes its part of an access export,
+    the privacy context alone reads them), and to read objects the topology names by a key pattern (the
+    corrected values of a rectification). Queues: only the function's own, to consume."""
     owners = _owners(stack)
     for spec in TOPOLOGY.functions:
+        patterns = {g.id: g.objects for g in spec.grants if g.kind == "bucket" and g.objects}
         for statement in _function_statements(stack, template, spec.id):
             actions = set(_as_list(statement["Action"]))
             for ref in _referenced_ids(statement.get("Resource")) & owners.keys():
@@ -184,4 +192,5 @@ def test_each_function_touches_only_its_own_contexts_data_stores(stack, template
                 if kind in ("queue", "dlq"):
                     assert kind == "queue" and TOPOLOGY.queue(resource_id).consumer == spec.id and actions <= _SQS_CONSUME, where
                 elif context != spec.context:
-                    assert kind == "bucket" and resource_id == "exports" and actions <= _S3_DROP_ACTIONS, where
+                    assert kind == "bucket" and resource_id == "exports", where
+                    assert actions <= _S3_DROP_ACTIONS or _only_objects(statement, ref, patterns.get(resource_id)), where

@@ -14,6 +14,7 @@ import pytest
 
 from functions.privacy.store import privacy_store
 from functions.profiles.store import profile_store
+from infra.local.dispatcher import sqs_event
 from tests.integration.test_crm_imports import drop
 
 # A TCF v2 string whose core grants purposes 1-10 (CMP 31).
@@ -317,8 +318,23 @@ def assert_erased(aws, identifiers: set[str], request_id: str) -> None:
 
 def test_rectification_wins_over_later_imports_of_the_old_value(aws):
     anna_everywhere(aws)
+    accepted = aws.capture("PrivacyRequestAccepted")
     request_id = submit(aws, kind="rectification", corrections={"email": "anna@new.example", "phone": "not a phone"})
     verify(aws, request_id)
+    # The new values wait in the exports bucket while the contexts work; the event only names them.
+    ((_, event),) = accepted()
+    assert event["corrections_key"] == f"requests/{request_id}/corrections.json" and "anna@new.example" not in json.dumps(event)
+    assert not aws.client("s3").list_objects_v2(Bucket=aws.name("bucket", "exports"), Prefix=event["corrections_key"]).get("Contents")
+    # A late duplicate of the event finds the values gone: said so, nothing changed, no retries.
+    from functions.profiles.consumers import privacy_handler
+    from shared.envelope import new_event
+
+    envelope = new_event("PrivacyRequestAccepted", event, context="privacy", correlation_id="late-duplicate")
+    body = {"id": "dup", "source": "persona.privacy", "detail-type": "PrivacyRequestAccepted", "detail": envelope.model_dump(mode="json")}
+    message = {"MessageId": "dup", "ReceiptHandle": "r", "MD5OfBody": "x", "Attributes": {}, "Body": json.dumps(body)}
+    answers = aws.capture("PrivacyTaskCompleted")
+    assert privacy_handler(sqs_event([message], "arn:aws:sqs:eu-west-1:123456789012:q"), aws_context()) == {"batchItemFailures": []}
+    assert [a["action"] for _, a in answers()] == ["corrections_unavailable"]
     attributes = profile_store().profile("C-1001").attributes
     assert attributes["email"].value == "anna@new.example" and attributes["email"].source == "data_subject"
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm-again.csv")  # carries the old address

@@ -186,9 +186,9 @@ def test_the_gateway_refuses_more_than_10_mb_before_reading_it(gateway):
 
 # Everything personal in the CRM fixture and the privacy request below.
 EMAILS = ["anna.schmidt@example.de", "BEN@EXAMPLE.COM", "dora@example.it", "eve@example.es", "nobody@example.org",
-          "anna.private@example.org"]
+          "anna.private@example.org", "Anna.Neu@example.org"]
 PHONES = ["+49 171 1234567", "+491711234567", "0044 20 7946 0958", "+442079460958", "+34 600 123 456", "+34600123456"]
-NAMES = ["Anna", "Schmidt", "Ben", "Miller", "Chloé", "Dubois", "Dora", "Rossi", "Eve", "García"]
+NAMES = ["Anna", "Schmidt", "Ben", "Miller", "Chloé", "Dubois", "Dora", "Rossi", "Eve", "García", "Schmidt-Neu"]
 
 
 def personal_data_patterns() -> dict[str, re.Pattern[str]]:
@@ -307,6 +307,12 @@ def a_realistic_day(aws) -> None:
     assert aws.api("GET", f"/v1/privacy-requests/{request['request_id']}?token={token_for(aws, request['request_id'])}")[0] == 200
     profile = aws.api("GET", "/v1/profiles/C-1001")[1]
     assert profile["attributes"]["email"]["value"] == "anna.schmidt@example.de"  # the admin API may show it; logs may not
+    # A rectification: the new values reach the profile, not the bus.
+    status, request = aws.api("POST", "/v1/privacy-requests", {"type": "rectification", "subject_id": "C-1001", "contact": "anna.private@example.org",
+                                                               "corrections": {"email": "Anna.Neu@example.org", "last_name": "Schmidt-Neu"}})
+    assert status == 202
+    verify(aws, request["request_id"])
+    assert aws.api("GET", "/v1/profiles/C-1001")[1]["attributes"]["last_name"]["value"] == "Schmidt-Neu"
     # Bad requests get logged as rejected; what was sent must not be.
     assert aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "anna.schmidt@@example.de"})[0] == 400
     assert aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anna.schmidt@example.de Schmidt", "contact": "x@example.org"})[0] == 400
