@@ -91,7 +91,9 @@ class BatchPlan:
         return self._conversions[unit] + self.received.get(unit, [])
 
     def receive(self, unit: str, conversion: Conversion) -> None:
-        self.received.setdefault(unit, []).append(conversion)
+        received = self.received.setdefault(unit, [])
+        if conversion not in received:  # the same message twice in a batch: one item (BatchWriteItem refuses duplicates)
+            received.append(conversion)
 
     def change(self, message_id: str, event_id: str, unit: str, experiment: str, old: UnitOutcome | None,
                new: UnitOutcome, deltas: dict[str, Decimal]) -> None:

@@ -41,6 +41,14 @@ def runtime(tmp_path_factory) -> Iterator[LocalRuntime]:
 
 
 @pytest.fixture
+def no_dead_letters(runtime) -> Iterator[None]:
+    """Every test of a fault ends with nothing stuck in any DLQ (nothing lost there either)."""
+    yield
+    stuck = {q: len(dead_letters(runtime, q)) for q in runtime.resources.dlq_urls}
+    assert not any(stuck.values()), f"dead letters left behind: { {q: n for q, n in stuck.items() if n} }"
+
+
+@pytest.fixture
 def ids() -> Callable[[str], str]:
     """Ids unique to the test: the package shares one runtime."""
     run = uuid.uuid4().hex[:8]

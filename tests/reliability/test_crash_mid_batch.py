@@ -8,7 +8,7 @@ from botocore.exceptions import ReadTimeoutError
 
 from tests.reliability.conftest import Countdown, after_commit, cell, drained, eventually, exposure, now, post_events, profile_counts, publish
 
-pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
 
 def test_interactions_counted_before_a_crash_are_not_counted_again(runtime, ids, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 
 from tests.reliability.conftest import bus_message, cell, deliver, drained, eventually, exposure, profile_counts
 
-pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
 
 def at(minutes: int) -> str:

@@ -27,7 +27,7 @@ from tests.reliability.conftest import (
     touches,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
 
 THROTTLED = "Throughput exceeds the current capacity of your table or index."

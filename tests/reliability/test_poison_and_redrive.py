@@ -10,7 +10,7 @@ from functions.profiles import consumers as profiles_consumers
 from persona import cli
 from tests.reliability.conftest import dead_letters, eventually, now, post_events, profile_counts
 
-pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 QUEUE = "profiles_interactions"
 
 

@@ -12,7 +12,7 @@ import pytest
 from shared.aws import clients
 from tests.reliability.conftest import cell, drained, eventually, exposure, http, now, post_events, profile_counts, publish, purchase
 
-pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
 
 class PartialFailures:

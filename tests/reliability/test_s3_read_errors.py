@@ -13,7 +13,7 @@ from infra.local.drop import drop
 from shared.aws.s3 import ObjectStore
 from tests.reliability.conftest import Countdown, eventually, http
 
-pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
 
 class BreaksAfter(io.RawIOBase):

@@ -87,3 +87,14 @@ def test_a_failed_transaction_is_replayed_change_by_change_and_only_conflicts_fa
         plan.change(f"m{n}", f"e{n}", unit, "hero", None, outcome, aggregation.exposure_deltas())
     assert plan.flush(NOW) == {"m1"}  # only the conflicting change's message is retried
     assert store.applied == [("e0", "u0"), ("e2", "u2")]
+
+
+def test_conversions_received_twice_in_a_batch_are_kept_once_and_seen_by_later_exposures():
+    store = FakeStore(FakeTable())
+    store.conversions = lambda unit: [aggregation.Conversion("c-stored", NOW, Decimal(5))]
+    plan = BatchPlan(store)
+    arrived = aggregation.Conversion("c-1", NOW, Decimal(20))
+    plan.receive("u-1", arrived)
+    plan.receive("u-1", arrived)  # the same message delivered twice
+    assert plan.received == {"u-1": [arrived]}
+    assert [c.event_id for c in plan.conversions("u-1")] == ["c-stored", "c-1"]
