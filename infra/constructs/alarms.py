@@ -28,7 +28,8 @@ def dead_letters(scope: Construct, queue_id: str, dlq, topic: sns.ITopic) -> clo
     return _alarm(
         scope, f"{queue_id}-dlq-alarm",
         dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
-        f"Messages in the {queue_id} dead-letter queue: inspect, fix, redrive.", topic,
+        f"Messages in the {queue_id} dead-letter queue: inspect them, fix the cause, then redrive them to their queue "
+        f"(aws sqs start-message-move-task --source-arn {dlq.queue_arn}; locally: persona redrive {queue_id}).", topic,
     )
 
 
