@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +21,9 @@ class Workers:
             thread.start()
 
     def stop(self) -> None:
+        """Wait for them together, at most the join timeout in all: one per thread would let
+        twenty threads busy in handlers hold a Ctrl-C for forty seconds (they are daemons)."""
         self.stopping.set()
+        deadline = time.monotonic() + self._join_timeout_s
         for thread in self._threads:
-            thread.join(timeout=self._join_timeout_s)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
