@@ -1,4 +1,4 @@
-"""Two costs of moto 5.2 that real AWS does not have, removed for the local runtime and the tests.
+"""Costs of moto 5.2 that real AWS does not have, removed for the local runtime and the tests.
 
 DynamoDB transactions: moto backs up every table a `TransactWriteItems` touches with `copy.deepcopy` of the
 whole table before it writes, so each transaction costs time and memory in proportion to
@@ -20,6 +20,17 @@ input path of the target's template (eight for the default one) with jsonpath-ng
 a new PLY parser each time: about 25 ms per target per event, so an InteractionRecorded (three
 target queues) cost ~70 ms and `POST /v1/events` with 100 events 3.5 s. The compiled paths are
 cached here (they are immutable); what is delivered is the same.
+
+DynamoDB queries: moto answers a Query on a table by sorting every item of the table and then
+keeping the partition asked for, so each query costs the whole table (the profiles table
+after a 100,000-row import: tens of thousands of items, for every query of a visitor's recent
+interactions or a unit's outcomes). Here a query on the table itself sees only its partition;
+queries on an index are moto's own.
+
+SQS deletes: moto finds a message to delete by listing every receipt handle of every message
+in the queue, twice, so deleting a batch from a backlog of 20,000 messages took ~45 ms and a
+queue drained quadratically. Here one pass stops at the message (received messages are the
+oldest, near the front); the answers, errors included, are the same.
 """
 
 from __future__ import annotations
@@ -105,6 +116,61 @@ def _patch_events() -> None:
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
 
 
+class _OnePartition:
+    """A table as moto's Query sees it: `all_items()` is the queried partition, nothing else."""
+
+    def __init__(self, table: Any, hash_key: Any) -> None:
+        self._table, self._hash_key = table, hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        partition = self._table.items.get(self._hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if self._table.range_key_attr else [partition]
+
+
+def _patch_dynamodb_query() -> None:
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        hash_key = arguments.get("hash_key")
+        if arguments.get("index_name") or hash_key is None:
+            return original(self, *args, **kwargs)
+        return original(_OnePartition(self, hash_key), *args, **kwargs)
+
+    Table.query = query
+
+
+def _patch_sqs_delete() -> None:
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+    from moto.sqs.models import Queue
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return  # deleted before: SQS accepts that
+        messages = self._messages
+        for index, message in enumerate(messages):
+            if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
+                break
+        else:
+            raise ReceiptHandleIsInvalid()
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+        self._messages = messages[:index] + messages[index + 1:]  # a new list, as moto does: readers keep theirs
+
+    Queue.delete_message = delete_message
+
+
 def apply() -> None:
     """Patch moto (idempotent). Call before the first transaction."""
     global _done
@@ -112,7 +178,9 @@ def apply() -> None:
         if _done:
             return
         _patch_sqs()
+        _patch_sqs_delete()
         _patch_events()
+        _patch_dynamodb_query()
         from moto.dynamodb import models
 
         # The whole-table backup becomes the table itself (its "rollback" a no-op) ...

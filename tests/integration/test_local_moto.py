@@ -107,3 +107,53 @@ def test_eventbridge_delivers_the_same_event_with_compiled_paths_reused():
         bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
     assert sorted(b["detail"]["n"] for b in bodies) == [0, 1]
     assert all(b["source"] == "s" and b["detail-type"] == "Thing" and b["id"] and b["time"] for b in bodies)
+
+
+def test_a_query_reads_its_partition_only_and_answers_as_before(table):
+    client, backend = table
+    for pk in ("a", "b", "c"):
+        for n in range(5):
+            client.put_item(TableName="t", Item={"pk": {"S": pk}, "sk": {"S": f"s{n}"}, "n": {"N": str(n)}})
+
+    def everything():
+        raise AssertionError("the query sorted every item of the table")
+
+    backend.tables["t"].all_items = everything  # moto's own query calls this; the patched one does not
+    query = {"TableName": "t", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "b"}}}
+    assert [i["sk"]["S"] for i in client.query(**query)["Items"]] == [f"s{n}" for n in range(5)]
+    newest = client.query(**query, ScanIndexForward=False, Limit=2)
+    assert [i["sk"]["S"] for i in newest["Items"]] == ["s4", "s3"]
+    rest = client.query(**query, ScanIndexForward=False, ExclusiveStartKey=newest["LastEvaluatedKey"])
+    assert [i["sk"]["S"] for i in rest["Items"]] == ["s2", "s1", "s0"]
+    ranged = client.query(TableName="t", KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                          ExpressionAttributeValues={":p": {"S": "c"}, ":s": {"S": "s1"}})
+    assert [i["n"]["N"] for i in ranged["Items"]] == ["1"]
+    assert client.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "zz"}})["Items"] == []
+
+
+def test_deleting_from_a_backlog_finds_the_message_without_listing_every_handle():
+    moto_patches.apply()
+    from moto.sqs.models import Message
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+        for start in range(0, 1000, 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(start + i)} for i in range(10)])
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]  # the same ones: new handles
+        assert {m["MessageId"] for m in again} == {m["MessageId"] for m in first}
+        listed = []
+        original = Message.all_receipt_handles
+        Message.all_receipt_handles = property(lambda m: listed.append(1) or original.fget(m))
+        try:
+            deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(first)])  # the older handles
+        finally:
+            Message.all_receipt_handles = original
+        assert len(deleted["Successful"]) == 10 and len(listed) <= 10  # moto lists every handle of all 1,000 messages
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])  # deleted before: accepted
+        with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        assert counts["ApproximateNumberOfMessages"] == "990"
