@@ -157,3 +157,29 @@ def test_deleting_from_a_backlog_finds_the_message_without_listing_every_handle(
             sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
         counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
         assert counts["ApproximateNumberOfMessages"] == "990"
+
+
+def test_sending_does_not_count_the_queue_and_attributes_are_built_once():
+    moto_patches.apply()
+    from moto.sqs.models import Queue
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="busy")["QueueUrl"]
+        fifo = sqs.create_queue(QueueName="ordered.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+        counted = []
+        original = Queue.approximate_number_of_messages
+        Queue.approximate_number_of_messages = property(lambda q: counted.append(q.name) or original.fget(q))
+        try:
+            for n in range(5):
+                sqs.send_message(QueueUrl=url, MessageBody=str(n))
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "b"} for i in range(3)])
+            assert counted == []  # moto counted the queue three times for each message sent
+            found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "VisibilityTimeout"])
+            assert found["Attributes"] == {"ApproximateNumberOfMessages": "8", "VisibilityTimeout": "30"} and counted == ["busy"]
+        finally:
+            Queue.approximate_number_of_messages = original
+        for _ in range(2):  # content-based deduplication still reads its flag
+            sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+        everything = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"]
+        assert everything["ApproximateNumberOfMessages"] == "1" and everything["ContentBasedDeduplication"] == "true"
