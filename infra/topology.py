@@ -132,6 +132,8 @@ class Secret:
     id: str
     context: str
     purpose: str
+    # Other contexts that may read it: a key two contexts must agree on (fingerprints one computes, the other compares).
+    shared_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,9 @@ def validate(topology: Topology) -> list[str]:
                 problems.append(f"function {fn.id!r}: grant on unknown {grant.kind} {grant.id!r}")
             if grant.objects is not None and (grant.kind, grant.access) != ("bucket", "read"):
                 problems.append(f"function {fn.id!r}: only bucket reads can be limited to some objects")
+            secret = next((s for s in topology.secrets if s.id == grant.id), None) if grant.kind == "secret" else None
+            if secret is not None and fn.context not in (secret.context, *secret.shared_with):
+                problems.append(f"function {fn.id!r}: secret {secret.id!r} of {secret.context} is not shared with {fn.context}")
     seen_routes = set()
     for route in topology.routes:
         if route.function not in function_ids:
@@ -288,6 +293,8 @@ _PROFILES_RW = Grant("table", "profiles", "read_write")
 _PRIVACY_RW = Grant("table", "privacy", "read_write")
 _BUS = Grant("bus", "persona", "put")
 _PRIVACY_KEYS = Grant("secret", "privacy_keys", "read")
+# Fingerprints of e-mails on file: profiles computes them, privacy compares a requester's address.
+_CONTACT_KEYS = Grant("secret", "contact_keys", "read")
 _RECOMMEND_RW = Grant("table", "recommend", "read_write")
 _EXPERIMENTS_RW = Grant("table", "experiments", "read_write")
 _RESULTS_RW = Grant("table", "results", "read_write")
@@ -343,6 +350,7 @@ TOPOLOGY = Topology(
                 Grant("bucket", "quarantine", "write"),
                 Grant("bus", "persona", "put"),
                 Grant("secret", "profiles_keys", "read"),  # suppression list of erased people
+                _CONTACT_KEYS,
             ),
         ),
         Function(
@@ -370,6 +378,7 @@ TOPOLOGY = Topology(
                 Grant("bucket", "exports", "read", objects=CORRECTIONS_OBJECTS),
                 _BUS,
                 Grant("secret", "profiles_keys", "read"),
+                _CONTACT_KEYS,  # a rectified e-mail is the new contact on file
             ),
         ),
         Function(
@@ -379,14 +388,17 @@ TOPOLOGY = Topology(
             description="Consent API and privacy requests (submit, verify, status)",
             bundle="privacy",
             # Writes the corrected values of a rectification when it is verified (read by profiles).
-            grants=(_PRIVACY_RW, _BUS, Grant("bucket", "exports", "read"), Grant("bucket", "exports", "write"), _PRIVACY_KEYS),
+            grants=(_PRIVACY_RW, _BUS, Grant("bucket", "exports", "read"), Grant("bucket", "exports", "write"), _PRIVACY_KEYS,
+                    _CONTACT_KEYS, Grant("secret", "session_keys", "read")),
         ),
         Function(
             id="privacy_admin",
             context="privacy",
             handler="functions.privacy.handlers.admin_handler",
-            description="Privacy request queue for the DPO: deadlines, extensions, audit trail, lifting restrictions",
-            grants=(_PRIVACY_RW, _BUS, _PRIVACY_KEYS),
+            description="Privacy request queue for the DPO: deadlines, extensions, audit trail, lifting restrictions, "
+            "verifying a person by other means",
+            # Staff verification publishes the request: a rectification's corrected values go to the exports bucket.
+            grants=(_PRIVACY_RW, _BUS, _PRIVACY_KEYS, Grant("bucket", "exports", "write")),
         ),
         Function(
             id="privacy_orchestrator",
@@ -545,6 +557,7 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/privacy-requests", "privacy_admin", auth="admin"),
         Route("POST", "/v1/privacy-requests/{request_id}/extension", "privacy_admin", auth="admin"),
         Route("POST", "/v1/privacy-requests/{request_id}/lift", "privacy_admin", auth="admin"),
+        Route("POST", "/v1/privacy-requests/{request_id}/staff-verification", "privacy_admin", auth="admin"),
         Route("GET", "/v1/privacy-requests/{request_id}/audit", "privacy_admin", auth="admin"),
         Route("GET", "/v1/privacy-outbox", "privacy_admin", auth="admin"),
         Route("GET", "/v1/recommendations", "recommend_api"),
@@ -614,6 +627,12 @@ TOPOLOGY = Topology(
             queue="privacy_orchestration",
             sources=("persona.profiles", "persona.privacy", "persona.recommend", "persona.experiments", "persona.results"),
             detail_types=(PRIVACY_ANSWER_EVENT, "ConsentReported", "IdentityLinked"),
+        ),
+        EventRule(
+            id="contacts_to_privacy",
+            queue="privacy_orchestration",
+            sources=("persona.profiles",),
+            detail_types=("ContactsOnFile",),
         ),
         EventRule(
             id="storefront_to_recommend",
@@ -686,6 +705,10 @@ TOPOLOGY = Topology(
     secrets=(
         Secret(id="privacy_keys", context="privacy", purpose="Signs verification tokens; keys pseudonyms in proofs of erasure"),
         Secret(id="profiles_keys", context="profiles", purpose="Keys the hashed identifiers of the CRM-import suppression list"),
+        Secret(id="session_keys", context="privacy",
+               purpose="Signs signed-in customers' storefront sessions (the retailer's sign-in holds it too)"),
+        Secret(id="contact_keys", context="privacy", shared_with=("profiles",),
+               purpose="Keys the fingerprints of customers' e-mails on file (profiles writes them, privacy compares)"),
     ),
     buckets=(
         Bucket(

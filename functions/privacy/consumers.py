@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.privacy.schemas import ConsentSignal
 from functions.privacy.wiring import exports, privacy
+from shared import contacts
 from shared.consumers import envelope_from_body
 from shared.observability import for_service
 from shared.privacy_tasks import PrivacyRequestAccepted, PrivacyTaskCompleted
@@ -36,6 +37,9 @@ def _orchestrate(record: SQSRecord) -> None:
                                                     "status": request.status if request else "unknown_request"})
     elif envelope.metadata.event_name == "ConsentReported":
         service.consent_signal(ConsentSignal.model_validate(envelope.data))
+    elif envelope.metadata.event_name == contacts.EVENT:
+        written = service.contacts_reported(contacts.ContactsOnFile.model_validate(envelope.data), _now())
+        logger.info("contacts on file recorded", extra={"reported": len(envelope.data["contacts"]), "written": written})
     elif envelope.metadata.event_name == "IdentityLinked":
         service.identity_linked(envelope.data["anonymous_id"], envelope.data["customer_id"], _now())
     else:
@@ -46,7 +50,7 @@ def _orchestrate(record: SQSRecord) -> None:
 @obs.tracer.capture_lambda_handler
 def orchestrator_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Task answers complete requests; consent seen in CRM imports and unsubscribes becomes consent records;
-    a visitor's choices carry over to the customer they turn out to be."""
+    a visitor's choices carry over to the customer they turn out to be; customers' contacts on file are recorded."""
     return process_partial_response(event=event, record_handler=_orchestrate, processor=_orchestration, context=context)
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,6 +21,8 @@ from functions.privacy.schemas import (
     RequestCreated,
     RequestQueue,
     RequestStatusView,
+    StaffVerification,
+    StaffVerified,
     SubjectId,
     Verification,
 )
@@ -45,27 +47,43 @@ def _now() -> datetime:
 api_app = build_resolver(logger)
 
 
-@api_app.get("/v1/consents/<subject_id>", summary="A person's consent per purpose, with history", tags=["privacy"])
-def get_consents(subject_id: Annotated[SubjectId, Path()]) -> ConsentView:
-    return privacy(correlation_id(api_app)).consent_view(subject_id)
+# A customer's consents need their storefront session (functions/privacy/sessions.py); a visitor's do not.
+Session = Annotated[str | None, Header(max_length=512, description="A signed-in customer's session, signed by the retailer's sign-in "
+                                       "(functions/privacy/sessions.py); not needed for an anonymous visitor's id")]
+CUSTOMER_SESSION = {401: {"description": "A known customer's consents without a valid X-Persona-Session"}}
+
+
+@api_app.get("/v1/consents/<subject_id>", summary="A person's consent per purpose, with history", tags=["privacy"],
+             responses=CUSTOMER_SESSION)
+def get_consents(subject_id: Annotated[SubjectId, Path()], x_persona_session: Session = None) -> ConsentView:
+    service = privacy(correlation_id(api_app))
+    service.check_session(subject_id, x_persona_session, _now())
+    return service.consent_view(subject_id)
 
 
 @api_app.put(
     "/v1/consents/<subject_id>",
     summary="Give or withdraw consent",
     description="Per purpose (true grants, false withdraws) and/or an IAB TCF v2 string, with the source and policy "
-    "version. Every choice is appended to the history; ConsentChanged is published when what the data may be used for changes.",
+    "version. Every choice is appended to the history; ConsentChanged is published when what the data may be used for changes. "
+    "A known customer's consents need their storefront session (`X-Persona-Session`).",
     tags=["privacy"],
+    responses=CUSTOMER_SESSION,
 )
-def put_consents(subject_id: Annotated[SubjectId, Path()], update: Annotated[ConsentUpdate, Body()]) -> ConsentView:
-    return privacy(correlation_id(api_app)).update_consent(subject_id, update, _now())
+def put_consents(subject_id: Annotated[SubjectId, Path()], update: Annotated[ConsentUpdate, Body()],
+                 x_persona_session: Session = None) -> ConsentView:
+    service, now = privacy(correlation_id(api_app)), _now()
+    service.check_session(subject_id, x_persona_session, now)
+    return service.update_consent(subject_id, update, now)
 
 
 @api_app.post(
     "/v1/privacy-requests",
     summary="Exercise a GDPR right",
     description="access, portability, rectification (with corrections), erasure, restriction or objection (direct_marketing "
-    "or profiling). Nothing happens until the request is verified with the token sent to `contact`.",
+    "or profiling). Nothing happens until the request is verified with the token sent to `contact`. For a customer the "
+    "link goes only to the e-mail on file: another address gets no link (the answer is the same, so it does not tell "
+    "which address is on file) and the privacy team verifies the person by other means.",
     tags=["privacy"],
     responses={202: {"description": "Received; pending verification"}},
 )
@@ -73,7 +91,8 @@ def submit_request(body: Annotated[PrivacyRequestIn, Body()]) -> Response[Reques
     request = privacy(correlation_id(api_app)).submit(body, _now(), site=settings.load(SiteSettings).persona_site_url)
     created = RequestCreated(
         request_id=request.request_id, status=request.status, received_at=request.received_at, due_at=request.due_at,
-        message="Check your inbox: follow the link we sent to confirm the request within 24 hours.",
+        message="If this address is yours on file (or you shop without an account), we sent it a link: follow it within 24 hours "
+        "to confirm the request. No message? Our privacy team will contact you to verify who you are.",
     )
     return Response(status_code=202, content_type="application/json", body=created)
 
@@ -127,6 +146,21 @@ def request_queue(
 )
 def extend_request(request_id: RequestId, extension: Annotated[Extension, Body()]) -> AdminRequestView:
     return AdminRequestView(**privacy(correlation_id(admin_app)).extend(request_id, extension, _now()).model_dump())
+
+
+@admin_app.post(
+    "/v1/privacy-requests/<request_id>/staff-verification",
+    summary="Verify a person by other means and let their request go ahead",
+    description="For a request held without a link (the address given is not the one on file, or no address is on file): "
+    "after checking the person's identity another way, record how in `note` (audit log). The answer carries the "
+    "privacy-centre link to hand over to the person; 409 when the request is not waiting for verification.",
+    tags=["privacy"],
+)
+def staff_verification(request_id: RequestId, body: Annotated[StaffVerification, Body()]) -> StaffVerified:
+    contexts = settings.load(OrchestrationSettings).contexts
+    request, link = privacy(correlation_id(admin_app)).verify_by_staff(
+        request_id, body, contexts, _now(), exports(), site=settings.load(SiteSettings).persona_site_url)
+    return StaffVerified(request=AdminRequestView(**request.model_dump()), status_link=link)
 
 
 @admin_app.post("/v1/privacy-requests/<request_id>/lift", summary="Lift a restriction (Art. 18(3))", tags=["privacy"])

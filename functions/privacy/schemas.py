@@ -14,6 +14,9 @@ SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
 ConsentSource = Literal["banner", "privacy_centre", "crm_import", "email_unsubscribe", "privacy_request"]
 RequestStatus = Literal["pending_verification", "in_progress", "completed", "lifted"]
+# How a request is being verified. A customer's link goes only to the e-mail on file; otherwise the request
+# waits for the privacy team to verify the person by other means (`by_staff`).
+VerificationRoute = Literal["link_sent", "contact_not_on_file", "no_contact_on_file", "by_staff"]
 # Attributes a data subject may correct (the profile's imported attributes).
 CORRECTABLE = ("email", "phone", "first_name", "last_name", "birth_date", "country")
 
@@ -112,6 +115,9 @@ class PrivacyRequest(BaseModel):
     tasks: dict[str, TaskState] = Field(default_factory=dict)
     export_key: str | None = None
     flag: Literal["on_track", "at_risk", "overdue"] | None = None
+    verification: VerificationRoute | None = Field(
+        default=None, description="link_sent: to the typed address (a visitor) or to the matching address on file (a customer); "
+        "contact_not_on_file / no_contact_on_file: no link was sent, the privacy team verifies the person (staff verification)")
 
 
 class RequestCreated(BaseModel):
@@ -140,6 +146,17 @@ class Verification(BaseModel):
 
 class AdminRequestView(PrivacyRequest):
     """The DPO's view (admin API)."""
+
+
+class StaffVerification(BaseModel):
+    note: str = Field(min_length=10, max_length=1000,
+                      description="How the person's identity was checked (recorded in the audit log), e.g. a call back to the phone on file")
+
+
+class StaffVerified(BaseModel):
+    request: AdminRequestView
+    status_link: str = Field(description="The privacy-centre link with the request's token: give it to the person through the "
+                             "channel you verified; it shows the status and, for access and portability, the download")
 
 
 class RequestQueue(BaseModel):

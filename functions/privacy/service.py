@@ -9,11 +9,11 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Protocol
 
-from functions.privacy import consent, requests, verification
+from functions.privacy import consent, requests, sessions, verification
 from functions.privacy.schemas import (
     ConsentRecord,
     ConsentSignal,
@@ -24,9 +24,11 @@ from functions.privacy.schemas import (
     PrivacyRequest,
     PrivacyRequestIn,
     RequestStatusView,
+    StaffVerification,
 )
 from functions.privacy.store import PrivacyStore
 from shared.consent import ConsentChanged, effective
+from shared.contacts import ContactsOnFile
 from shared.envelope import EventEnvelope, new_event
 from shared.errors import Conflict, NotFound, TooManyRequests
 from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, corrections_key, part_key
@@ -35,6 +37,8 @@ from shared.pseudonyms import pseudonym
 CONTEXT = "privacy"
 DOWNLOAD_URL_LIFETIME_S = 15 * 60
 VERIFY_PAGE = "/privacy.html"
+# A link the privacy team hands over lasts until the request is answered (the deadline is a month, extendable).
+STAFF_LINK_LIFETIME = timedelta(days=95)
 
 
 class Publisher(Protocol):
@@ -57,15 +61,37 @@ class Privacy:
     # the consent routes (the storefront's) never need it, so they never wait for Secrets Manager.
     key_source: Callable[[], str]
     correlation_id: str = "privacy"
+    # Keys the fingerprints of e-mails on file (shared with profiles); only submitting a request needs it.
+    contact_key_source: Callable[[], str] | None = None
+    # Checks signed-in customers' storefront sessions (shared with the retailer's sign-in); the consent routes need it.
+    session_key_source: Callable[[], str] | None = None
 
     @cached_property
     def key(self) -> str:
         return self.key_source()
 
+    @cached_property
+    def contact_key(self) -> str:
+        if self.contact_key_source is None:
+            raise RuntimeError("this function holds no contact key")
+        return self.contact_key_source()
+
+    @cached_property
+    def session_key(self) -> str:
+        if self.session_key_source is None:
+            raise RuntimeError("this function holds no session key")
+        return self.session_key_source()
+
     def _publish(self, name: str, payload: Any) -> None:
         self.publisher.publish([new_event(name, payload, context=CONTEXT, correlation_id=self.correlation_id)])
 
     # ------------------------------------------------------------ consent
+    def check_session(self, subject_id: str, session: str | None, now: datetime) -> None:
+        """A known customer's consents are theirs alone: 401 without their session. A visitor's id (not known
+        as a customer) is the secret of their cookie and needs none."""
+        if self.store.is_customer(subject_id):
+            sessions.check(self.session_key, subject_id, session, now)
+
     def consent_view(self, subject_id: str) -> ConsentView:
         current, restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
         return ConsentView(
@@ -89,8 +115,11 @@ class Privacy:
         self.record_consent(signal.subject_id, [record], signal.at)
 
     def identity_linked(self, anonymous_id: str, customer_id: str, now: datetime) -> int:
-        """Choices made before logging in (banner, as an anonymous visitor) carry over to the customer
-        for purposes the customer has not decided; returns how many were carried over."""
+        """The anonymous id is now the customer's: a request about it needs the customer's address, and
+        choices made before logging in (banner, as an anonymous visitor) carry over to the customer for
+        purposes the customer has not decided; returns how many were carried over."""
+        self.store.links.link(anonymous_id, customer_id)
+        self.store.mark_customer(customer_id, now)
         visitor = self.store.consent_state(anonymous_id)
         if visitor is None:
             return 0
@@ -116,24 +145,46 @@ class Privacy:
             self._publish("ConsentChanged", ConsentChanged(
                 subject_id=subject_id, effective=after[0], restricted=restricted, objections=objections, changed_at=now))
 
+    def contacts_reported(self, report: ContactsOnFile, now: datetime) -> int:
+        return self.store.save_contacts(report.contacts, now)
+
     # ------------------------------------------------------------ requests
     def submit(self, body: PrivacyRequestIn, now: datetime, *, site: str) -> PrivacyRequest:
+        """Record the request and send the confirmation link, only to an address allowed for the subject
+        (verification.route); otherwise it waits for the privacy team. The answer is the same either way."""
         recent = [at for at, _ in self.store.subject_request_times(body.subject_id) if now - at < requests.RATE_WINDOW]
         if len(recent) >= requests.RATE_LIMIT:
             raise TooManyRequests(f"At most {requests.RATE_LIMIT} requests per person per day; try again tomorrow.")
-        request = requests.new_request(body, now)
+        route = verification.route(self.store.contact_on_file(body.subject_id), body.contact, self.contact_key)
+        request = requests.new_request(body, now).model_copy(update={"verification": route})
         self.store.save_request(request)
         self.store.index_request(request)
-        token = verification.issue(self.key, request.request_id, now)
-        link = f"{site}{VERIFY_PAGE}?request={request.request_id}&token={token}"
-        self.store.send(OutboxMessage(
-            message_id=uuid.uuid4().hex, to=request.contact or "", request_id=request.request_id, created_at=now, link=link,
-            subject="Confirm your privacy request",
-            body=(f"We received a {request.type} request for your data. If it was you, confirm it within 24 hours: {link}\n"
-                  f"Or enter this code on the privacy page: {token}\nIf it was not you, ignore this message."),
-        ))
-        self.store.audit(request.request_id, "received", now, type=request.type, due_at=request.due_at.isoformat())
+        if route == "link_sent":
+            token = verification.issue(self.key, request.request_id, now)
+            link = _status_link(site, request.request_id, token)
+            self.store.send(OutboxMessage(
+                message_id=uuid.uuid4().hex, to=request.contact or "", request_id=request.request_id, created_at=now, link=link,
+                subject="Confirm your privacy request",
+                body=(f"We received a {request.type} request for your data. If it was you, confirm it within 24 hours: {link}\n"
+                      f"Or enter this code on the privacy page: {token}\n"
+                      "If it was not you, ignore this message."),
+            ))
+        self.store.audit(request.request_id, "received", now, type=request.type, due_at=request.due_at.isoformat(), verification=route)
         return request
+
+    def verify_by_staff(self, request_id: str, body: StaffVerification, contexts: list[str], now: datetime, exports: Exports,
+                        *, site: str) -> tuple[PrivacyRequest, str]:
+        """The privacy team verified the person by other means (a request held without a link, or any other):
+        the request goes ahead, and the link that follows it is handed to the person by the team."""
+        request = self._request(request_id)
+        if request.status != "pending_verification":
+            raise Conflict(f"The request is {request.status.replace('_', ' ')}, not waiting for verification.", code="not_pending")
+        request = requests.verified(request, contexts, now).model_copy(update={"verification": "by_staff"})
+        self.store.save_request(request)
+        self.store.audit(request_id, "verified_by_staff", now, contexts=contexts, note=body.note)
+        self._accept(request, now, exports)
+        token = verification.issue(self.key, request_id, now, lifetime=STAFF_LINK_LIFETIME)
+        return request.model_copy(update={"flag": requests.flag(request, now)}), _status_link(site, request_id, token)
 
     def _request(self, request_id: str) -> PrivacyRequest:
         request = self.store.get_request(request_id)
@@ -306,6 +357,10 @@ def _usable(current: dict[str, ConsentRecord], restricted: bool, objections: lis
     """What ConsentChanged tells: effective permissions, restriction, objections."""
     granted = {p: r.granted for p, r in current.items()}
     return effective(granted, restricted=restricted, objections=objections), restricted, sorted(objections)
+
+
+def _status_link(site: str, request_id: str, token: str) -> str:
+    return f"{site}{VERIFY_PAGE}?request={request_id}&token={token}"
 
 
 def _status_view(request: PrivacyRequest, url: str | None) -> RequestStatusView:

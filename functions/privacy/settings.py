@@ -21,6 +21,14 @@ class KeySettings(PersonaSettings):
     privacy_keys_secret_name: str
 
 
+class ContactKeySettings(PersonaSettings):
+    contact_keys_secret_name: str
+
+
+class SessionKeySettings(PersonaSettings):
+    session_keys_secret_name: str
+
+
 class OrchestrationSettings(PersonaSettings):
     # Set from the topology: every context that consumes PrivacyRequestAccepted.
     privacy_contexts: str = Field(min_length=1)

@@ -3,6 +3,8 @@
 SUBJECT#<id>  STATE                      current choice per purpose, restriction, objections
 SUBJECT#<id>  HISTORY#<at>#<purpose>#<n> append-only consent history
 SUBJECT#<id>  REQUEST#<received>#<rid>   the subject's requests (rate limit, erasure)
+SUBJECT#<id>  CONTACT                    a known customer: fingerprint of the e-mail on file (ContactsOnFile)
+SUBJECT#<id>  LINKED_TO / ALIAS#<id>     identity links (IdentityLinked; shared/identity_links.py)
 REQUESTS      <rid>                      a privacy request (the admin queue is this partition)
 AUDIT#<rid>   <written ns>#<n>           append-only audit log; no identifiers in it
 OUTBOX        <at>#<mid>                 messages sent (verification links)
@@ -18,8 +20,11 @@ from datetime import datetime, timedelta
 
 from functions.privacy.schemas import AuditEntry, ConsentRecord, OutboxMessage, PrivacyRequest
 from functions.privacy.settings import TableSettings
+from functions.privacy.verification import OnFile
 from shared import settings
 from shared.aws.dynamodb import DynamoTable
+from shared.contacts import ContactOnFile
+from shared.identity_links import IdentityLinks
 
 REQUESTS_PK = "REQUESTS"
 OUTBOX_PK = "OUTBOX"
@@ -34,6 +39,33 @@ def _subject(subject_id: str) -> str:
 class PrivacyStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
+        self.links = IdentityLinks(table, "SUBJECT#")
+
+    # ------------------------------------------------------------ who is a known customer
+    def save_contacts(self, contacts: list[ContactOnFile], now: datetime) -> int:
+        """Record customers and their e-mail fingerprints; a report without a fingerprint (an orders
+        import) marks the customer known and keeps a fingerprint already held. Returns items written."""
+        keys = [{"pk": _subject(c.customer_id), "sk": "CONTACT"} for c in contacts]
+        held = {i["pk"]: i.get("email_fingerprint") for i in self.table.get_many(keys)}
+        writes = {}
+        for key, contact in zip(keys, contacts):
+            if key["pk"] not in held or (contact.email_fingerprint and contact.email_fingerprint != held[key["pk"]]):
+                writes[key["pk"]] = {**key, "customer_id": contact.customer_id, "updated_at": now.isoformat(),
+                                     **({"email_fingerprint": contact.email_fingerprint} if contact.email_fingerprint else {})}
+        return self.table.put_many(writes.values())
+
+    def mark_customer(self, customer_id: str, now: datetime) -> None:
+        """A customer seen signing in on the storefront: known, with no address until profiles reports one."""
+        self.table.put_if_absent({"pk": _subject(customer_id), "sk": "CONTACT", "customer_id": customer_id, "updated_at": now.isoformat()})
+
+    def is_customer(self, subject_id: str) -> bool:
+        return self.table.get({"pk": _subject(subject_id), "sk": "CONTACT"}, consistent=True) is not None
+
+    def contact_on_file(self, subject_id: str) -> OnFile | None:
+        """The customer a subject is (itself, or the customer an anonymous id was linked to), None for a visitor."""
+        customer_id = self.links.resolve(subject_id) or subject_id
+        item = self.table.get({"pk": _subject(customer_id), "sk": "CONTACT"}, consistent=True)
+        return OnFile(customer_id, item.get("email_fingerprint")) if item else None
 
     # ------------------------------------------------------------ consent
     def consent_state(self, subject_id: str) -> tuple[dict[str, ConsentRecord], bool, list[str]] | None:
@@ -102,9 +134,10 @@ class PrivacyStore:
         return [OutboxMessage.model_validate_json(i["message"]) for i in self.table.query("pk", OUTBOX_PK, newest_first=True)]
 
     def erase_subject(self, subject_id: str) -> tuple[int, set[str]]:
-        """Delete the subject's consents, history and request index, and the messages sent about
-        their requests (they carry the contact address). (items deleted, the subject's request ids)."""
-        items = self.table.query("pk", _subject(subject_id))
+        """Delete the subject's consents, history, request index, contact fingerprint and links (those of
+        every id linked to them too), and the messages sent about their requests (they carry the contact
+        address). (items deleted, the subject's request ids)."""
+        items = [i for identifier in sorted(self.links.identifiers(subject_id)) for i in self.table.query("pk", _subject(identifier))]
         request_ids = {i["request_id"] for i in items if "request_id" in i}
         messages = [i for i in self.table.query("pk", OUTBOX_PK) if i["request_id"] in request_ids]
         keys = [{"pk": i["pk"], "sk": i["sk"]} for i in (*items, *messages)]

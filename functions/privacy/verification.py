@@ -11,7 +11,10 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
+from functions.privacy.schemas import VerificationRoute
+from shared.contacts import fingerprint
 from shared.errors import Forbidden, Gone
 
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -34,3 +37,25 @@ def check(key: str, request_id: str, token: str, now: datetime) -> None:
         raise Forbidden("This verification token is not valid for this request.", code="invalid_token")
     if now.timestamp() > int(expires_text):
         raise Gone("This verification token has expired; submit the request again to get a new one.", code="token_expired")
+
+
+class OnFile(NamedTuple):
+    """A customer the privacy context knows of, and the fingerprint of their e-mail on file (None: no address)."""
+
+    customer_id: str
+    email_fingerprint: str | None
+
+
+def route(on_file: OnFile | None, contact: str, fingerprint_key: str) -> VerificationRoute:
+    """Whether the confirmation link may go to the address the requester typed.
+
+    A subject not known as a customer is an anonymous visitor: its id is the secret its cookie holds,
+    the address is theirs to choose. A customer's link goes only to the address on file: anyone may
+    know a customer id. The requester is told the same either way (no probing which address is on file).
+    """
+    if on_file is None:
+        return "link_sent"
+    if on_file.email_fingerprint is None:
+        return "no_contact_on_file"
+    matches = hmac.compare_digest(on_file.email_fingerprint, fingerprint(contact, fingerprint_key))
+    return "link_sent" if matches else "contact_not_on_file"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functions.privacy.service import Privacy
-from functions.privacy.settings import BusSettings, ExportsSettings, KeySettings
+from functions.privacy.settings import BusSettings, ContactKeySettings, ExportsSettings, KeySettings, SessionKeySettings
 from functions.privacy.store import privacy_store
 from shared import settings
 from shared.aws.events import EventPublisher
@@ -25,5 +25,14 @@ def _key() -> str:
     return secret_value(settings.load(KeySettings).privacy_keys_secret_name)  # cached by Powertools parameters
 
 
+def _contact_key() -> str:
+    return secret_value(settings.load(ContactKeySettings).contact_keys_secret_name)
+
+
+def _session_key() -> str:
+    return secret_value(settings.load(SessionKeySettings).session_keys_secret_name)
+
+
 def privacy(correlation_id: str) -> Privacy:
-    return Privacy(privacy_store(), _publisher(), _key, correlation_id)
+    return Privacy(privacy_store(), _publisher(), _key, correlation_id, contact_key_source=_contact_key,
+                   session_key_source=_session_key)

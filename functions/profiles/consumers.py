@@ -20,12 +20,13 @@ from functions.profiles.crm_import import pipeline
 from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow
 from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded, ProfileUpdated
-from functions.profiles.settings import BusSettings, ExportsSettings, KeySettings, QuarantineSettings
+from functions.profiles.settings import BusSettings, ContactKeySettings, ExportsSettings, KeySettings, QuarantineSettings
 from functions.profiles.store import profile_store
 from shared import settings
 from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
 from shared.aws.secrets import secret_value
+from shared import contacts
 from shared.consent import ConsentChanged
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event
@@ -135,11 +136,12 @@ def _import(report: ImportReport) -> ImportReport:
         chunks += 1
         if chunks <= done.chunks:
             return  # merged, and its consent signals published, by the earlier attempt
-        profiles, duplicates = store.merge_chunk(chunk, source=source, at=at)
+        profiles, duplicates, emails = store.merge_chunk(chunk, source=source, at=at)
         written += profiles
         already_stored += duplicates  # rows the pipeline accepted that earlier files had brought
         signals = consent_signals.from_chunk(chunk.kind, chunk.profiles, at)
         _publisher().publish([new_event("ConsentReported", s, context="profiles", correlation_id=report.import_id) for s in signals])
+        _report_contacts(emails, report.import_id)
         store.save_import_progress(report.import_id, imports.Progress(chunks, written, already_stored), _now())
 
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as quarantine:
@@ -167,6 +169,15 @@ def _now() -> datetime:
 
 def _key() -> str:
     return secret_value(settings.load(KeySettings).profiles_keys_secret_name)
+
+
+def _report_contacts(emails: dict[str, str | None], correlation_id: str) -> None:
+    """Tell the privacy context whom it holds and the fingerprint of each one's e-mail (see shared/contacts.py)."""
+    if not emails:
+        return
+    key = secret_value(settings.load(ContactKeySettings).contact_keys_secret_name)
+    _publisher().publish([new_event(contacts.EVENT, r, context="profiles", correlation_id=correlation_id)
+                          for r in contacts.reports(emails, key, _now())])
 
 
 def _suppression_check():
@@ -325,8 +336,10 @@ def _act_on_request(record: SQSRecord) -> None:
         corrections, rejected = subject_rights.valid_corrections(wanted)
         if rejected:
             logger.info("corrections rejected", extra={"request_id": accepted.request_id, "attributes": rejected})
-        records = store.rectify(accepted.subject_id, corrections, now.isoformat())
+        profile_id, records = store.rectify(accepted.subject_id, corrections, now.isoformat())
         action = "rectified" if records else "nothing_changed"
+        if records and "email" in corrections:  # confirmation links go to the corrected address from now on
+            _report_contacts({profile_id: corrections["email"]}, envelope.metadata.correlation_id)
     else:  # restriction, objection: profiles keep the data; the ConsentChanged that follows stops profiling
         action = "noted"
     done = PrivacyTaskCompleted(request_id=accepted.request_id, context="profiles", type=accepted.type, action=action,

@@ -25,3 +25,7 @@ class ExportsSettings(PersonaSettings):
 
 class DropSettings(PersonaSettings):
     crm_drop_bucket_name: str
+
+
+class ContactKeySettings(PersonaSettings):
+    contact_keys_secret_name: str

@@ -256,21 +256,24 @@ class ProfileStore:
         # Rates are floats in the model; DynamoDB wants Decimal, so the report is stored as JSON text.
         return {"pk": IMPORTS_PK, "sk": report.import_id, "received_at": report.received_at.isoformat(), "report": report.model_dump_json()}
 
-    def merge_chunk(self, chunk: Chunk, *, source: str, at: str) -> tuple[int, int]:
+    def merge_chunk(self, chunk: Chunk, *, source: str, at: str) -> tuple[int, int, dict[str, str | None]]:
         """Merge a chunk of per-customer aggregates into stored profiles.
 
         One batched read and at most one write per customer in the chunk.
-        Returns (profiles written, rows found already stored).
+        Returns (profiles written, rows found already stored, each customer's e-mail on file
+        afterwards: None when unknown, as after an orders or campaign chunk).
         """
         sort_key = CHUNK_SORT_KEYS[chunk.kind]
         keys = [{"pk": f"{CUSTOMER_PREFIX}{cid}", "sk": sort_key} for cid in chunk.profiles]
         stored = {item["pk"]: item for item in self.table.get_many(keys)}
         writes: list[dict] = []
         duplicates = 0
+        emails: dict[str, str | None] = dict.fromkeys(chunk.profiles)
         for key, (customer_id, incoming) in zip(keys, chunk.profiles.items()):
             current = stored.get(key["pk"])
             if chunk.kind == "customers":
                 attributes, changed = merge.merge_attributes(current, incoming, source=source, at=at)
+                emails[customer_id] = attributes["email"]["value"] if "email" in attributes else None
                 if changed:
                     writes.append({**key, "customer_id": customer_id, "attributes": attributes})
                 else:
@@ -281,7 +284,7 @@ class ProfileStore:
             if found < len(incoming):
                 writes.append({**key, "customer_id": customer_id, **merged})
         self.table.put_many(writes)
-        return len(writes), duplicates
+        return len(writes), duplicates, emails
 
     # ------------------------------------------------------------ privacy requests
     def _subject_items(self, subject_id: str) -> tuple[str, list[dict], list[str]]:
@@ -347,17 +350,18 @@ class ProfileStore:
     def suppression_list(self) -> frozenset[str]:
         return frozenset(i["sk"] for i in self.table.query("pk", SUPPRESSED_PK))
 
-    def rectify(self, subject_id: str, corrections: dict[str, str], at: str) -> int:
-        """Corrected attributes, with the data subject as their source (wins over later imports)."""
+    def rectify(self, subject_id: str, corrections: dict[str, str], at: str) -> tuple[str, int]:
+        """Corrected attributes, with the data subject as their source (wins over later imports).
+        (profile id, attributes corrected)."""
         profile_id = self.resolve(subject_id)
         key = {"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "ATTRIBUTES"}
         current = self.table.get(key, consistent=True)
         if current is None:  # nothing held to correct: a rectification never creates a profile
-            return 0
+            return profile_id, 0
         attributes, changed = merge.merge_attributes(current, corrections, source=merge.DATA_SUBJECT, at=at)
         if changed:
             self.table.put({**key, "customer_id": profile_id, "attributes": attributes})
-        return len(corrections) if changed else 0
+        return profile_id, len(corrections) if changed else 0
 
     def imports(self, limit: int | None = 100) -> list[ImportReport]:
         items = self.table.query("pk", IMPORTS_PK)

@@ -20,7 +20,8 @@ from infra.constructs import alarms, api, function, messaging, staff_auth, stora
 from infra.topology import TOPOLOGY, Grant, Topology
 
 WEB_BUCKET = "web"  # the bucket CloudFront serves
-SENDS_PRIVACY_LINKS = "privacy_api"
+# Verification links (the public API) and the links the privacy team hands over after verifying someone (admin).
+SENDS_PRIVACY_LINKS = ("privacy_api", "privacy_admin")
 
 
 class PersonaStack(Stack):
@@ -102,7 +103,7 @@ class PersonaStack(Stack):
                              self.staff_domain.base_url(), self.dashboard_client.user_pool_client_id)
             # Verification links in privacy messages open the privacy centre on this site.
             for spec in topology.functions:
-                if spec.id == SENDS_PRIVACY_LINKS:
+                if spec.id in SENDS_PRIVACY_LINKS:
                     self.functions[spec.id].add_environment("PERSONA_SITE_URL", f"https://{self.distribution.distribution_domain_name}")
 
         self.alarm_topic = sns.Topic(self, "alarms", display_name="Persona alarms", master_key=self.key, enforce_ssl=True)

@@ -177,7 +177,7 @@ def _only_objects(statement: dict, bucket_ref: str, pattern: str | None) -> bool
 
 
 def test_each_function_touches_only_its_own_contexts_data_stores(stack, template):
-    """Tables, buckets, queues and secrets of its own context. Of another context's only the exports
+    """Tables, buckets, queues and secrets of its own context (and secrets another context shares with it). Of another context's only the exports
     bucket: as a drop box (put, never list or delete: each context writes its part of an access export,
     the privacy context alone reads them), and to read objects the topology names by a key pattern (the
     corrected values of a rectification). Queues: only the function's own, to consume."""
@@ -191,6 +191,8 @@ def test_each_function_touches_only_its_own_contexts_data_stores(stack, template
                 where = f"{spec.id} ({spec.context}) -> {kind} {resource_id} ({context}): {sorted(actions)}"
                 if kind in ("queue", "dlq"):
                     assert kind == "queue" and TOPOLOGY.queue(resource_id).consumer == spec.id and actions <= _SQS_CONSUME, where
+                elif kind == "secret" and context != spec.context:  # a key two contexts agree on, declared so
+                    assert spec.context in {s.id: s for s in TOPOLOGY.secrets}[resource_id].shared_with, where
                 elif context != spec.context:
                     assert kind == "bucket" and resource_id == "exports", where
                     assert actions <= _S3_DROP_ACTIONS or _only_objects(statement, ref, patterns.get(resource_id)), where

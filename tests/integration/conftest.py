@@ -21,14 +21,23 @@ class Aws:
     resources: Provisioned
     invoker: Invoker = field(default_factory=Invoker)
 
-    def api(self, method: str, path: str, body: object = None) -> tuple[int, dict]:
+    def api(self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
         """Call the route's function as API Gateway would (the same proxy event as the local gateway)."""
         route, params, _ = RouteTable(TOPOLOGY.routes).match(method, path.split("?")[0])
         assert route is not None, f"no route {method} {path}"
         raw = b"" if body is None else json.dumps(body).encode()
-        event = proxy_event(method, path, {"content-type": "application/json"}, raw, route, params, "127.0.0.1")
+        event = proxy_event(method, path, {"content-type": "application/json", **(headers or {})}, raw, route, params, "127.0.0.1")
         response = self.invoker.invoke(TOPOLOGY.function(route.function), event)
         return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+    def signed_in(self, customer_id: str) -> dict[str, str]:
+        """The header of the customer's storefront session, as the retailer's sign-in would sign it."""
+        from datetime import UTC, datetime
+
+        from functions.privacy import sessions
+
+        key = self.client("secretsmanager").get_secret_value(SecretId=self.name("secret", "session_keys"))["SecretString"]
+        return {sessions.SESSION_HEADER: sessions.issue(key, customer_id, datetime.now(UTC))}
 
     def pump(self, max_rounds: int = 20) -> int:
         """Deliver every queued message to its consumer (as event-source mappings do) until all queues are

@@ -32,8 +32,9 @@ def consent_changes(aws):
     return lambda: [data for _, data in read()]
 
 
-def submit(aws, subject="C-1001", kind="access", **extra):
-    status, body = aws.api("POST", "/v1/privacy-requests", {"type": kind, "subject_id": subject, "contact": "anna@example.de", **extra})
+def submit(aws, subject="C-1001", kind="access", contact="anna.schmidt@example.de", **extra):
+    """A request from the address on file for C-1001 (any address does for a subject not known as a customer)."""
+    status, body = aws.api("POST", "/v1/privacy-requests", {"type": kind, "subject_id": subject, "contact": contact, **extra})
     assert status == 202, body
     return body["request_id"]
 
@@ -48,6 +49,15 @@ def token_for(aws, request_id):
 
 def verify(aws, request_id):
     status, body = aws.api("POST", f"/v1/privacy-requests/{request_id}/verification", {"token": token_for(aws, request_id)})
+    assert status == 200, body
+    aws.pump()
+    return body
+
+
+def verify_by_staff(aws, request_id):
+    """For a request held without a link (a customer with no address on file): the privacy team verifies."""
+    status, body = aws.api("POST", f"/v1/privacy-requests/{request_id}/staff-verification",
+                           {"note": "Identity checked by a call back to the number on the last order."})
     assert status == 200, body
     aws.pump()
     return body
@@ -369,11 +379,11 @@ def test_crm_opt_outs_and_unsubscribes_become_consent_records(aws):
     drop(aws, aws_context(), "campaign.jsonl", "campaign/spring.jsonl")
     aws.api("POST", "/v1/events", {"events": [{"type": "unsubscribe", "customer_id": "C-1002", "timestamp": "2026-11-21T08:00:00Z"}]})
     aws.pump()
-    sources = {h["source"] for s in ("C-1001", "C-1002", "C-1003") for h in aws.api("GET", f"/v1/consents/{s}")[1]["history"]}
+    sources = {h["source"] for s in ("C-1001", "C-1002", "C-1003") for h in aws.api("GET", f"/v1/consents/{s}", headers=aws.signed_in(s))[1]["history"]}
     assert sources >= {"crm_import", "email_unsubscribe"}
-    c1003 = aws.api("GET", "/v1/consents/C-1003")[1]
+    c1003 = aws.api("GET", "/v1/consents/C-1003", headers=aws.signed_in("C-1003"))[1]
     assert c1003["purposes"]["email_marketing"]["granted"] is False  # unsubscribed in the campaign export
-    assert aws.api("GET", "/v1/consents/C-1002")[1]["purposes"]["email_marketing"]["source"] == "email_unsubscribe"
+    assert aws.api("GET", "/v1/consents/C-1002", headers=aws.signed_in("C-1002"))[1]["purposes"]["email_marketing"]["source"] == "email_unsubscribe"
 
 
 def test_deadlines_extensions_and_the_sweeper(aws):
@@ -431,7 +441,7 @@ def test_a_visitors_choices_carry_over_to_the_customer_on_identify(aws):
     aws.api("PUT", "/v1/consents/C-42", {"purposes": {"analytics": False}, "source": "privacy_centre", "policy_version": "v1"})
     aws.api("POST", "/v1/events", {"events": [{"type": "identify", "anonymous_id": "anon-42", "customer_id": "C-42", "timestamp": "2026-11-20T10:00:00Z"}]})
     aws.pump()
-    view = aws.api("GET", "/v1/consents/C-42")[1]
+    view = aws.api("GET", "/v1/consents/C-42", headers=aws.signed_in("C-42"))[1]
     assert view["effective"]["personalization"] is True  # carried over from the banner
     assert view["effective"]["analytics"] is False  # the customer's own choice stays
 

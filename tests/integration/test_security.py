@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import re
+import urllib.parse
 import zipfile
 
 import pytest
@@ -89,7 +90,7 @@ def two_people(aws):
             {"type": "identify", "anonymous_id": anonymous, "customer_id": subject, "timestamp": "2026-11-20T10:00:00Z"},
             {"type": "product_view", "customer_id": subject, "item_id": f"sku-of-{subject}", "timestamp": "2026-11-20T10:01:00Z"}]})
     aws.pump()
-    anna, ben = submit(aws, "C-1001"), submit(aws, "C-1002")
+    anna, ben = submit(aws, "C-1001"), submit(aws, "C-1002", contact="ben@example.com")
     return anna, ben
 
 
@@ -301,14 +302,18 @@ def a_realistic_day(aws) -> None:
     aws.api("PATCH", "/v1/experiments/hero-banner", {"status": "running"})
     assert aws.api("POST", "/v1/assignments", {"user_id": "C-1001", "anonymous_id": "v-7f3a9c"})[1]["assignments"]
     assert aws.api("GET", "/v1/recommendations?placement=home&user_id=C-1001")[0] == 200
-    status, request = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "Anna.Private@example.org"})
+    # From another address: held without a link (the address must not be logged either) ...
+    status, held = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "Anna.Private@example.org"})
+    assert status == 202 and privacy_store().get_request(held["request_id"]).verification == "contact_not_on_file"
+    # ... from the address on file (in another case): confirmed and answered.
+    status, request = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "Anna.Schmidt@Example.DE"})
     assert status == 202
     verify(aws, request["request_id"])
     assert aws.api("GET", f"/v1/privacy-requests/{request['request_id']}?token={token_for(aws, request['request_id'])}")[0] == 200
     profile = aws.api("GET", "/v1/profiles/C-1001")[1]
     assert profile["attributes"]["email"]["value"] == "anna.schmidt@example.de"  # the admin API may show it; logs may not
     # A rectification: the new values reach the profile, not the bus.
-    status, request = aws.api("POST", "/v1/privacy-requests", {"type": "rectification", "subject_id": "C-1001", "contact": "anna.private@example.org",
+    status, request = aws.api("POST", "/v1/privacy-requests", {"type": "rectification", "subject_id": "C-1001", "contact": "anna.schmidt@example.de",
                                                                "corrections": {"email": "Anna.Neu@example.org", "last_name": "Schmidt-Neu"}})
     assert status == 202
     verify(aws, request["request_id"])
@@ -332,18 +337,108 @@ def test_no_personal_data_in_logs_or_published_events(aws, captured_logs, publis
     assert leaks == []
 
 
-@pytest.mark.xfail(strict=True, reason="open: the verification link goes to the address the requester gives, not one on file "
-                   "for the subject, so whoever knows a customer id can read their data (see README, Security)")
+def _outbox_for(aws, request_id: str) -> list[dict]:
+    return [m for m in aws.api("GET", "/v1/privacy-outbox")[1] if m["request_id"] == request_id]
+
+
 def test_a_request_for_someone_else_sent_to_ones_own_address_reveals_nothing(aws):
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")  # Anna's e-mail on file: anna.schmidt@example.de
-    status, body = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "mallory@example.org"})
-    assert status == 202
-    request_id = body["request_id"]
-    aws.api("POST", f"/v1/privacy-requests/{request_id}/verification", {"token": token_for(aws, request_id)})
+    aws.pump()  # profiles reports the fingerprints of the addresses on file to the privacy context
+    status, mallory = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "mallory@example.org"})
+    status_anna, anna = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "anna.schmidt@example.de"})
+    # The same answer either way: it does not tell whether the address is the one on file.
+    assert status == status_anna == 202 and mallory["message"] == anna["message"] and set(mallory) == set(anna)
+    assert _outbox_for(aws, mallory["request_id"]) == [] and len(_outbox_for(aws, anna["request_id"])) == 1
+    held = privacy_store().get_request(mallory["request_id"])
+    assert held.status == "pending_verification" and held.verification == "contact_not_on_file"
+    # No token exists for it; a forged one is refused, and nothing was exported.
+    assert aws.api("POST", f"/v1/privacy-requests/{held.request_id}/verification", {"token": "4102444800.forged"})[0] == 403
     aws.pump()
-    view = aws.api("GET", f"/v1/privacy-requests/{request_id}?token={token_for(aws, request_id)}")[1]
-    assert not view.get("download_url") and "anna.schmidt@example.de" not in _bundle_text_or_empty(aws, request_id)
+    assert privacy_store().get_request(held.request_id).export_key is None
+    assert [e["step"] for e in aws.api("GET", f"/v1/privacy-requests/{held.request_id}/audit")[1]["entries"]] == ["received"]
+
+
+def test_an_anonymous_id_linked_to_a_customer_needs_the_customers_address(aws):
+    """The visitor's id (a cookie) is no way into the customer's data once it is linked to them."""
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    aws.api("POST", "/v1/events", {"events": [
+        {"type": "identify", "anonymous_id": "anon-shared-pc", "customer_id": "C-1001", "timestamp": "2026-11-20T10:00:00Z"}]})
+    aws.pump()
+    _, via_cookie = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anon-shared-pc", "contact": "next.user@example.org"})
+    assert privacy_store().get_request(via_cookie["request_id"]).verification == "contact_not_on_file"
+    _, owner = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anon-shared-pc", "contact": "anna.schmidt@example.de"})
+    assert privacy_store().get_request(owner["request_id"]).verification == "link_sent"
+    # A visitor never linked to anyone: the id is the cookie's secret, the address is theirs to choose.
+    _, visitor = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anon-never-signed-in", "contact": "v@example.org"})
+    assert [m["to"] for m in _outbox_for(aws, visitor["request_id"])] == ["v@example.org"]
+
+
+def test_a_customer_without_an_address_on_file_is_verified_by_staff(aws):
+    """C-1003's CRM row was quarantined (malformed e-mail): known from orders only, so no address can confirm.
+    The privacy team checks who they are another way; the link it is given then opens the answer."""
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    drop(aws, aws_context(), "orders.csv.gz", "orders/shop.csv.gz")
+    aws.pump()
+    _, created = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1003", "contact": "chloe@example.fr"})
+    request_id = created["request_id"]
+    assert privacy_store().get_request(request_id).verification == "no_contact_on_file" and _outbox_for(aws, request_id) == []
+    queue = aws.api("GET", "/v1/privacy-requests?status=pending_verification")[1]["requests"]
+    assert [r["verification"] for r in queue if r["request_id"] == request_id] == ["no_contact_on_file"]
+    assert aws.api("POST", f"/v1/privacy-requests/{request_id}/staff-verification", {"note": "short"})[0] == 400
+    status, verified = aws.api("POST", f"/v1/privacy-requests/{request_id}/staff-verification",
+                               {"note": "Called back on the phone number of her last order; date of birth matched."})
+    assert status == 200, verified
+    assert verified["request"]["status"] == "in_progress" and verified["request"]["verification"] == "by_staff"
+    assert aws.api("POST", f"/v1/privacy-requests/{request_id}/staff-verification", {"note": "once more, by mistake"})[0] == 409
+    aws.pump()
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(verified["status_link"]).query)["token"][0]
+    view = aws.api("GET", f"/v1/privacy-requests/{request_id}?token={token}")[1]
+    assert view["status"] == "completed" and view["download_url"] and "C-1003" in _bundle_text(aws, request_id)
+    steps = aws.api("GET", f"/v1/privacy-requests/{request_id}/audit")[1]["entries"]
+    assert [e["detail"].get("note") for e in steps if e["step"] == "verified_by_staff"] == [
+        "Called back on the phone number of her last order; date of birth matched."]
+
+
+def test_a_rectified_address_is_the_one_on_file_from_then_on(aws):
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    aws.pump()
+    verify(aws, submit(aws, "C-1001", kind="rectification", corrections={"email": "anna.neu@example.org"}))
+    aws.pump()
+    assert privacy_store().get_request(submit(aws, "C-1001", contact="anna.neu@example.org")).verification == "link_sent"
+    assert privacy_store().get_request(submit(aws, "C-1001", contact="anna.schmidt@example.de")).verification == "contact_not_on_file"
 
 
 def _bundle_text_or_empty(aws, request_id: str) -> str:
     return _bundle_text(aws, request_id) if privacy_store().get_request(request_id).export_key else ""
+
+
+def test_a_customers_consents_need_their_session_a_visitors_do_not(aws):
+    """Anyone may know a customer id: reading or changing a known customer's consents needs the storefront
+    session the retailer's sign-in signs for them. A visitor's id is the secret of their cookie."""
+    from datetime import UTC, datetime, timedelta
+
+    from functions.privacy import sessions
+
+    drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    aws.pump()
+    choice = {"purposes": {"email_marketing": True}, "source": "privacy_centre", "policy_version": "v1"}
+    key = aws.client("secretsmanager").get_secret_value(SecretId=aws.name("secret", "session_keys"))["SecretString"]
+    stale = sessions.issue(key, "C-1001", datetime.now(UTC) - timedelta(days=1))
+    refused = {
+        "none": ({}, "session_required"),
+        "Ben's": (aws.signed_in("C-1002"), "invalid_session"),
+        "forged": ({sessions.SESSION_HEADER: "4102444800.forged"}, "invalid_session"),
+        "expired": ({sessions.SESSION_HEADER: stale}, "session_expired"),
+    }
+    before = privacy_store().consent_state("C-1001")
+    for what, (headers, code) in refused.items():
+        for method, body in (("GET", None), ("PUT", choice)):
+            status, answer = aws.api(method, "/v1/consents/C-1001", body, headers=headers)
+            assert status == 401 and answer["error"]["code"] == code, (what, method, answer)
+            assert "history" not in answer
+    assert privacy_store().consent_state("C-1001") == before  # nothing changed
+    status, view = aws.api("PUT", "/v1/consents/C-1001", choice, headers={"x-persona-session": aws.signed_in("C-1001")[sessions.SESSION_HEADER]})
+    assert status == 200 and view["purposes"]["email_marketing"]["source"] == "privacy_centre"
+    assert aws.api("GET", "/v1/consents/C-1001", headers=aws.signed_in("C-1001"))[0] == 200
+    # A visitor's banner choice needs no session.
+    assert aws.api("PUT", "/v1/consents/anon-5f2c9d", {**choice, "source": "banner"})[0] == 200

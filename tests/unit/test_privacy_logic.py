@@ -13,6 +13,7 @@ from functions.privacy import consent, requests, verification
 from functions.privacy.schemas import ConsentRecord, ConsentUpdate, Extension, PrivacyRequestIn
 from shared.consent import allowed, effective
 from shared.errors import BadRequest, Conflict, Forbidden, Gone
+from shared import contacts
 from shared.privacy_tasks import PrivacyTaskCompleted
 from shared.pseudonyms import pseudonym
 
@@ -30,6 +31,28 @@ def test_tokens_are_bound_to_the_request_and_expire():
         verification.check("k", "r1", "9999999999." + token.split(".")[1], NOW)  # a longer life, same signature
     with pytest.raises(Gone):
         verification.check("k", "r1", token, NOW + timedelta(hours=25))
+
+
+def test_a_customers_link_goes_only_to_the_address_on_file():
+    key = "contact-key"
+    anna = verification.OnFile("C-1001", contacts.fingerprint("anna.schmidt@example.de", key))
+    assert verification.route(anna, "Anna.Schmidt@Example.DE ", key) == "link_sent"  # case and spaces do not matter
+    assert verification.route(anna, "mallory@example.org", key) == "contact_not_on_file"
+    assert verification.route(anna, "anna.schmidt@example.de", "another-key") == "contact_not_on_file"  # keyed, not a plain hash
+    assert verification.route(verification.OnFile("C-1003", None), "chloe@example.fr", key) == "no_contact_on_file"
+    assert verification.route(None, "visitor@example.org", key) == "link_sent"  # an anonymous visitor: the id is the secret
+
+
+def test_contacts_are_reported_as_keyed_fingerprints_in_bounded_events():
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    emails = {f"C-{n}": (f"c{n}@example.org" if n % 2 else None) for n in range(contacts.PER_EVENT + 3)}
+    reports = list(contacts.reports(emails, "k", now))
+    assert [len(r.contacts) for r in reports] == [contacts.PER_EVENT, 3]
+    flat = [c for r in reports for c in r.contacts]
+    assert [c.customer_id for c in flat] == list(emails)
+    assert flat[1].email_fingerprint == pseudonym("c1@example.org", "k") and flat[0].email_fingerprint is None
+    assert max(len(r.model_dump_json()) for r in reports) < 256 * 1024 // 4  # far below EventBridge's entry limit
+    assert "example.org" not in "".join(r.model_dump_json() for r in reports)
 
 
 @pytest.mark.parametrize(("received", "due"), [

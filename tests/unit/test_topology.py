@@ -13,6 +13,7 @@ from infra.topology import (
     Grant,
     Queue,
     Route,
+    Secret,
     Topology,
     env_var,
     validate,
@@ -78,7 +79,7 @@ def test_env_var_names():
 def test_environment_holds_exactly_the_granted_resources():
     fn = TOPOLOGY.function("profiles_crm_import")
     names = {("table", "profiles"): "t", ("bucket", "crm_drop"): "b", ("bucket", "quarantine"): "q", ("bus", "persona"): "bus",
-             ("secret", "profiles_keys"): "s"}
+             ("secret", "profiles_keys"): "s", ("secret", "contact_keys"): "c"}
     env = TOPOLOGY.environment(fn, names)
     assert env == {
         "POWERTOOLS_SERVICE_NAME": "profiles",
@@ -88,6 +89,7 @@ def test_environment_holds_exactly_the_granted_resources():
         "QUARANTINE_BUCKET_NAME": "q",
         "EVENT_BUS_NAME": "bus",
         "PROFILES_KEYS_SECRET_NAME": "s",
+        "CONTACT_KEYS_SECRET_NAME": "c",
     }
     env = TOPOLOGY.environment(replace(fn, grants=(), env=(("EXTRA", "1"),)), names)
     assert "PROFILES_TABLE_NAME" not in env and env["EXTRA"] == "1"
@@ -107,3 +109,11 @@ def test_privacy_requests_need_an_answer_from_every_context_that_receives_them()
         replace(TOPOLOGY.rules[-1], id="answers_from_privacy_only", sources=("persona.privacy",)),)
     with pytest.raises(ValueError, match="'profiles' receives PrivacyRequestAccepted"):
         replace(TOPOLOGY, rules=rules)
+
+
+def test_a_secret_is_read_only_by_its_context_and_those_it_is_shared_with():
+    secrets = (Secret("mine", context="privacy", purpose="p"), Secret("ours", context="privacy", purpose="p", shared_with=("profiles",)))
+    reader = _fn(grants=(Grant("secret", "ours", "read"),))
+    assert Topology(bus="b", functions=(reader,), secrets=secrets)  # profiles may read what privacy shares with it
+    with pytest.raises(ValueError, match="secret 'mine' of privacy is not shared with profiles"):
+        Topology(bus="b", functions=(_fn(grants=(Grant("secret", "mine", "read"),)),), secrets=secrets)
