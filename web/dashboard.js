@@ -560,7 +560,10 @@ async function loadPrivacy() {
   return busy("privacy-section", async () => {
     const queue = await get("/v1/privacy-requests");
     fill("queue", queue.requests.map((r) => [
-      cell(r.request_id), cell(r.type), cell(r.status), cell(when(r.due_at)),
+      cell(r.request_id), cell(r.type), cell(r.status),
+      // Held without a link (not the address on file, or none on file): staff verify the person another way.
+      cell(words(r.verification), ["contact_not_on_file", "no_contact_on_file"].includes(r.verification) ? "warn" : ""),
+      cell(when(r.due_at)),
       cell(words(r.flag), r.flag === "overdue" ? "bad" : r.flag === "at_risk" ? "warn" : ""),
       cell(Object.keys(r.tasks || {}).sort().join(", ")),
       el("td", {}, el("button", { type: "button", className: "secondary", text: "Audit trail", "aria-label": `Audit trail of ${r.request_id}`,

@@ -8,7 +8,11 @@
   const PURPOSES = ["analytics", "personalization", "email_marketing"];
   const HERO_EXPERIMENT = "hero-banner";
   const KEYS = { anon: "persona.anonymous_id", customer: "persona.customer_id", consent: "persona.consent",
-                 cart: "persona.cart", lastAdded: "persona.cart_last_added", visits: "persona.visits" };
+                 cart: "persona.cart", lastAdded: "persona.cart_last_added", visits: "persona.visits",
+                 session: "persona.session" };
+  // The retailer's sign-in, which signs a session for a signed-in customer (a customer's consents need it).
+  // Locally the runtime plays it (config.js); a deployment of this demo shop has none.
+  const SIGN_IN = window.PERSONA_STOREFRONT_SIGN_IN || "";
 
   // ------------------------------------------------------------------ small helpers
   const $ = (id) => document.getElementById(id);
@@ -48,10 +52,15 @@
     try { return new Intl.NumberFormat(locale(), { style: "currency", currency }).format(amount); } catch { return `${Number(amount).toFixed(2)} ${currency}`; }
   };
 
-  async function api(method, path, body) {
-    const response = await fetch(API + path, { method, headers: body ? { "content-type": "application/json" } : {}, body: body && JSON.stringify(body) });
+  async function api(method, path, body, headers = {}) {
+    const response = await fetch(API + path, { method, headers: { ...(body ? { "content-type": "application/json" } : {}), ...headers },
+                                               body: body && JSON.stringify(body) });
     const data = await response.json().catch(() => null);
-    if (!response.ok) throw new Error((data && data.error && data.error.message) || `${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      const error = new Error((data && data.error && data.error.message) || `${response.status} ${response.statusText}`);
+      error.status = response.status;
+      throw error;
+    }
     return data;
   }
   const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString();
@@ -96,9 +105,23 @@
   // part of the service itself and are always recorded.
   const mayTrack = (type) => type === "purchase" || type === "identify" || allowed("analytics") || allowed("personalization");
 
+  // The header that proves the visitor is this signed-in customer; none for an anonymous id.
+  function sessionFor(id) {
+    const session = store.get(KEYS.session);
+    return session && session.customer_id === id ? { [session.header]: session.session } : {};
+  }
   async function sendConsent(saved, to = subject()) {
     try {
-      await api("PUT", `/v1/consents/${encodeURIComponent(to)}`, { purposes: saved.purposes, source: "banner", policy_version: POLICY_VERSION });
+      try {
+        await api("PUT", `/v1/consents/${encodeURIComponent(to)}`, { purposes: saved.purposes, source: "banner", policy_version: POLICY_VERSION },
+                  sessionFor(to));
+      } catch (error) {
+        // A customer without a session (no retailer sign-in here): the choice holds for this device's id
+        // and carries over to the customer for whatever they have not decided themselves.
+        if (error.status !== 401 || to === anonymousId()) throw error;
+        to = anonymousId();
+        await api("PUT", `/v1/consents/${encodeURIComponent(to)}`, { purposes: saved.purposes, source: "banner", policy_version: POLICY_VERSION });
+      }
       store.set(KEYS.consent, { ...saved, subject: to, synced: true });
       return true;
     } catch {
@@ -177,7 +200,10 @@
     store.set(KEYS.customer, id);
     $("login-id").value = "";
     renderAccount();
+    const signedIn = SIGN_IN ? api("POST", SIGN_IN, { customer_id: id }).then((session) => store.set(KEYS.session, session),
+                                                                           () => store.remove(KEYS.session)) : null;
     await track("identify");  // both ids: the profiles merge, the visitor's history follows the customer
+    await signedIn;
     announce(`Signed in as ${id}.`);
     $("logout").focus();
     render();
@@ -185,6 +211,7 @@
   $("login-id").addEventListener("input", () => $("login-id").setCustomValidity(""));
   $("logout").addEventListener("click", () => {
     store.remove(KEYS.customer);
+    store.remove(KEYS.session);
     // A fresh anonymous id: whoever uses this device next does not see the customer's recommendations.
     store.remove(KEYS.anon);
     const saved = consent();

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -107,12 +108,21 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+# The retailer's sign-in, played by the local runtime for the demo shop: it signs a storefront session
+# (functions/privacy/sessions.py) for the customer id typed in the shop's sign-in form, as the retailer's
+# backend does after checking a password. Local only: not a Persona route, not in AWS or the OpenAPI document.
+LOCAL_SIGN_IN = "/local/storefront-sessions"
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}$")
+
+
 class Gateway:
-    def __init__(self, topology: Topology, invoker: Invoker, *, host: str, port: int, api_key: str, web_root: Path | None) -> None:
+    def __init__(self, topology: Topology, invoker: Invoker, *, host: str, port: int, api_key: str, web_root: Path | None,
+                 sign_in: Callable[[str], str] | None = None) -> None:
         self.topology = topology
         self.invoker = invoker
         self.api_key = api_key
         self.web_root = web_root
+        self.sign_in = sign_in
         self.routes = RouteTable(topology.routes)
         gateway = self
 
@@ -155,7 +165,7 @@ class Gateway:
     # ------------------------------------------------------------------ handling
     def send(self, request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
         request.send_response(status)
-        headers = {"access-control-allow-origin": "*", "access-control-allow-headers": "content-type,x-api-key,x-correlation-id", "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS", **headers}
+        headers = {"access-control-allow-origin": "*", "access-control-allow-headers": "content-type,x-api-key,x-correlation-id,x-persona-session", "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS", **headers}
         for name, value in headers.items():
             request.send_header(name, value)
         request.send_header("content-length", str(len(body)))
@@ -176,6 +186,9 @@ class Gateway:
             request.close_connection = True
             return
         body = request.rfile.read(length) if length else b""
+        if path == LOCAL_SIGN_IN and self.sign_in is not None:
+            self._sign_in(request, method, body)
+            return
         route, params, path_known = self.routes.match(method if method != "HEAD" else "GET", path)
         if route is None:
             if method in ("GET", "HEAD") and self._serve_static(request, path):
@@ -200,6 +213,20 @@ class Gateway:
             self.send_error(request, 502, "function_error", f"{function.id} failed; see the runtime's log.")
             return
         self._send_proxy_result(request, result)
+
+    def _sign_in(self, request: BaseHTTPRequestHandler, method: str, body: bytes) -> None:
+        if method != "POST":
+            self.send_error(request, 405, "method_not_allowed", f"{method} is not allowed on {LOCAL_SIGN_IN}.")
+            return
+        try:
+            customer_id = json.loads(body or b"{}").get("customer_id")
+        except (ValueError, AttributeError):
+            customer_id = None
+        if not isinstance(customer_id, str) or not _CUSTOMER_ID.match(customer_id):
+            self.send_error(request, 400, "invalid_request", 'Send {"customer_id": "..."}: 1-128 letters, digits and . _ : @ -.')
+            return
+        answer = {"customer_id": customer_id, "session": self.sign_in(customer_id), "header": "X-Persona-Session"}
+        self.send(request, 200, {"content-type": "application/json"}, json.dumps(answer).encode())
 
     def _send_proxy_result(self, request: BaseHTTPRequestHandler, result: dict[str, Any]) -> None:
         headers = dict(result.get("headers") or {})

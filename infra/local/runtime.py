@@ -17,6 +17,7 @@ import secrets
 import socket
 import urllib.request
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,7 @@ class LocalRuntime:
         self.dispatcher: Dispatcher | None = None
         self.scheduler: Scheduler | None = None
         self.alarms: DeadLetterAlarms | None = None  # `alarms.raised`: every dead-letter alarm so far
+        self._session_key: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Endpoints:
@@ -121,7 +123,8 @@ class LocalRuntime:
             settings.reset()
             self.invoker.preload(self.topology.functions)
             self.gateway = Gateway(
-                self.topology, self.invoker, host=self.host, port=self.api_port, api_key=self.api_key, web_root=self.web_root
+                self.topology, self.invoker, host=self.host, port=self.api_port, api_key=self.api_key, web_root=self.web_root,
+                sign_in=self.storefront_session if ("secret", "session_keys") in self.resources.names else None,
             )
             self.dispatcher = Dispatcher(
                 self.topology, self.resources, self.invoker, self.client("sqs"),
@@ -178,6 +181,15 @@ class LocalRuntime:
         self.stop()
 
     # ------------------------------------------------------------------ helpers
+    def storefront_session(self, customer_id: str) -> str:
+        """What the retailer's sign-in gives a signed-in customer (the demo shop has no passwords)."""
+        from functions.privacy import sessions
+
+        if self._session_key is None:  # read once: moto is busy while demo data imports
+            secret = self.resources.names[("secret", "session_keys")]
+            self._session_key = self.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+        return sessions.issue(self._session_key, customer_id, datetime.now(UTC))
+
     def client(self, service: str) -> Any:
         """A boto3 client for the runtime's moto server (for provisioning, tests and the CLI)."""
         return boto3.client(

@@ -236,9 +236,30 @@ def test_login_merges_the_visitors_profile(browser, shop):
     later = [e for e in visit.events if e["type"] == "page_view"][-1]
     assert (later["customer_id"], later["anonymous_id"]) == (customer, anonymous_id)
 
+    # A known customer's consents are closed to anyone without their session (the privacy context learns of
+    # the customer from the login) ... and open in the privacy centre to the customer signed in to the shop.
+    assert eventually(lambda: http("GET", f"{api}/v1/consents/{customer}")[0] == 401, timeout_s=45, interval_s=0.5)
+    session = page.evaluate("JSON.parse(localStorage.getItem('persona.session'))")
+    assert session["customer_id"] == customer and session["header"] == "X-Persona-Session"
+    centre = page.context.new_page()  # the same site's storage: the shop's session
+    centre.goto(api + "/privacy.html")
+    centre.get_by_label("Your customer or visitor id").fill(customer)
+    centre.get_by_label("email marketing").check()
+    centre.get_by_role("button", name="Save my choices").click()
+    centre.locator("#consent-status.ok").wait_for()
+    assert "email marketing" in centre.locator("#consent-status").inner_text()
+    centre.close()
+
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("button", name="Log in").is_visible()
     assert page.evaluate("localStorage.getItem('persona.customer_id')") is None
+    assert page.evaluate("localStorage.getItem('persona.session')") is None
+    centre = page.context.new_page()  # signed out: the customer's choices stay closed, with a reason
+    centre.goto(api + "/privacy.html")
+    centre.get_by_label("Your customer or visitor id").fill(customer)
+    centre.get_by_role("button", name="Show my choices").click()
+    centre.locator("#consent-status.bad", has_text="sign in to the shop").wait_for()
+    centre.close()
     visit.close()
 
 

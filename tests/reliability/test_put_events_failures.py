@@ -100,7 +100,8 @@ def test_events_a_consumer_could_not_publish_are_published_on_redelivery(runtime
     monkeypatch.undo()
     eventually(lambda: drained(runtime, "profiles_interactions", "privacy_orchestration", "results_aggregation"), timeout_s=20)
 
-    consents = http("GET", f"{runtime.endpoints.api_url}/v1/consents/{customer}")[1]
+    signed_in = {"X-Persona-Session": runtime.storefront_session(customer)}  # a known customer's consents are theirs
+    consents = http("GET", f"{runtime.endpoints.api_url}/v1/consents/{customer}", headers=signed_in)[1]
     assert consents["purposes"]["email_marketing"]["granted"] is False, consents
     linked = runtime.client("dynamodb").get_item(TableName=runtime.endpoints.tables["results"],
                                                  Key={"pk": {"S": f"UNIT#{visitor}"}, "sk": {"S": "LINKED_TO"}}).get("Item")
