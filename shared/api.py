@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
+from shared.aws.failures import error_code, is_retryable
 from shared.errors import DomainError, error_body
 
 class ErrorDetail(BaseModel):
@@ -131,6 +132,10 @@ def build_resolver(logger: Logger) -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def _bug(exc: Exception) -> Response:
+        if is_retryable(exc):  # a store throttled or unreachable past the SDK's retries: the caller may retry
+            logger.warning("dependency unavailable", extra={"error": type(exc).__name__, "code": error_code(exc)})
+            return Response(status_code=503, content_type=content_types.APPLICATION_JSON, headers={"Retry-After": "1"},
+                            body=error_body("service_unavailable", "A store is busy or unreachable; retry in a moment."))
         logger.exception("unhandled error")
         return json_response(500, error_body("internal_error", "Internal error; it has been logged."))
 

@@ -451,3 +451,16 @@ def test_rectifying_someone_we_hold_nothing_about_creates_nothing(aws):
     verify(aws, request_id)
     assert profile_store().profile("C-nobody") is None
     assert privacy_store().get_request(request_id).tasks["profiles"].action == "nothing_changed"
+
+
+def test_a_store_throttled_past_the_sdks_retries_answers_503_not_500(aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from shared.aws.dynamodb import DynamoTable
+
+    def throttled(self, *args, **kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}, "GetItem")
+
+    monkeypatch.setattr(DynamoTable, "get", throttled)
+    status, body = aws.api("GET", "/v1/consents/anon-throttled")
+    assert status == 503 and body["error"]["code"] == "service_unavailable"
