@@ -17,7 +17,7 @@ import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.nag import acknowledge_findings  # noqa: E402
-from infra.stacks.persona_stack import PersonaStack  # noqa: E402
+from infra.stacks.persona_stack import ALARM_EMAIL_CONTEXT, PersonaStack  # noqa: E402
 from infra.topology import TOPOLOGY, Topology  # noqa: E402
 
 STACK_NAME = "Persona"
@@ -30,8 +30,11 @@ FEATURE_FLAGS = {
 }
 
 
-def build_app(*, bundling: bool = True, outdir: str | None = None, topology: Topology = TOPOLOGY) -> tuple[cdk.App, PersonaStack]:
+def build_app(*, bundling: bool = True, outdir: str | None = None, topology: Topology = TOPOLOGY,
+              alarm_email: str | None = None) -> tuple[cdk.App, PersonaStack]:
     context = dict(FEATURE_FLAGS)
+    if alarm_email:  # also `cdk deploy -c alarm_email=ops@example.org`
+        context[ALARM_EMAIL_CONTEXT] = alarm_email
     if not bundling:
         context["aws:cdk:bundling-stacks"] = []  # tests skip the pip installs
     app = cdk.App(outdir=outdir, context=context)

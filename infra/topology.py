@@ -277,6 +277,12 @@ def validate(topology: Topology) -> list[str]:
     for context in topology.privacy_contexts():
         if f"{EVENT_SOURCE_PREFIX}{context}" not in answering:
             problems.append(f"context {context!r} receives {PRIVACY_REQUEST_EVENT} but no rule delivers its {PRIVACY_ANSWER_EVENT}")
+    for queue in topology.queues:
+        consumer = next((f for f in topology.functions if f.id == queue.consumer), None)
+        if consumer is not None and consumer.reserved_concurrency is not None and consumer.reserved_concurrency < 5 \
+                and queue.max_receive_count < 5:
+            problems.append(f"queue {queue.id!r}: its consumer's reserved concurrency ({consumer.reserved_concurrency}) "
+                            "throttles receives, which count toward the DLQ: max_receive_count must be at least 5")
     for schedule in topology.schedules:
         if schedule.function not in function_ids:
             problems.append(f"schedule {schedule.id!r}: unknown function {schedule.function!r}")
@@ -298,6 +304,7 @@ _CONTACT_KEYS = Grant("secret", "contact_keys", "read")
 _RECOMMEND_RW = Grant("table", "recommend", "read_write")
 _EXPERIMENTS_RW = Grant("table", "experiments", "read_write")
 _RESULTS_RW = Grant("table", "results", "read_write")
+THROTTLED_RECEIVES = 10
 # One global holdout for the whole program: these units see no experiment and no personalization.
 _HOLDOUT = ("GLOBAL_HOLDOUT_SHARE", "0.05")
 
@@ -578,12 +585,15 @@ TOPOLOGY = Topology(
     ),
     queues=(
         Queue(id="profiles_interactions", consumer="profiles_interactions", batch_size=100, max_batching_window_s=2),
-        Queue(id="profiles_crm_drops", consumer="profiles_crm_import", batch_size=1),
+        # A consumer held to one concurrent run: a receive the Lambda service throttles counts like a failure,
+        # so these queues allow THROTTLED_RECEIVES before dead-lettering (AWS's guidance: at least 5).
+        Queue(id="profiles_crm_drops", consumer="profiles_crm_import", batch_size=1, max_receive_count=THROTTLED_RECEIVES),
         # Batches of import completions coalesce into one recompute.
-        Queue(id="profiles_segments", consumer="profiles_segments", batch_size=10, max_batching_window_s=5),
+        Queue(id="profiles_segments", consumer="profiles_segments", batch_size=10, max_batching_window_s=5,
+              max_receive_count=THROTTLED_RECEIVES),
         Queue(id="profiles_privacy", consumer="profiles_privacy", batch_size=1),
         Queue(id="privacy_tasks", consumer="privacy_worker", batch_size=1),
-        Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10),
+        Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10, max_receive_count=THROTTLED_RECEIVES),
         Queue(id="recommend_events", consumer="recommend_events", batch_size=100, max_batching_window_s=1),
         Queue(id="recommend_privacy", consumer="recommend_privacy", batch_size=1),
         Queue(id="experiments_events", consumer="experiments_events", batch_size=100, max_batching_window_s=1),

@@ -75,8 +75,12 @@ def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
+@obs.metrics.log_metrics
 def sweeper_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Scheduled: re-publish unanswered tasks, flag requests at risk or overdue."""
     summary = privacy(event.get("id", context.aws_request_id)).sweep(_now(), exports())
     logger.info("privacy requests swept", extra=summary)
+    # PrivacyRequestsOverdue has an alarm (infra/constructs/alarms.py): a missed legal deadline must reach someone.
+    obs.metrics.add_metric(name="PrivacyRequestsOverdue", unit="Count", value=summary["overdue"])
+    obs.metrics.add_metric(name="PrivacyRequestsAtRisk", unit="Count", value=summary["at_risk"])
     return summary

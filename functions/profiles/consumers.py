@@ -221,6 +221,8 @@ def _register_drop(record: SQSRecord) -> None:
             # export itself is not kept. A re-drop of the same file is still recognised by its id.
             ObjectStore(bucket).delete(key)
         _publisher().publish([new_event("CrmImportCompleted", _completion(report), context="profiles", correlation_id=report.import_id)])
+        # ImportsFailed has an alarm (infra/constructs/alarms.py): a failed export must reach someone.
+        obs.metrics.add_metric(name="ImportsFailed" if report.status == "failed" else "ImportsCompleted", unit="Count", value=1)
         logger.info("import finished", extra={"import_id": report.import_id, "status": report.status, "rows_read": report.rows_read, "accepted": report.accepted,
                                               "duplicates": report.duplicates, "quarantined": report.quarantined})
 
@@ -264,6 +266,7 @@ def _publisher() -> EventPublisher:
 
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
+@obs.metrics.log_metrics
 def crm_drop_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=_register_drop, processor=_drops, context=context)
 

@@ -1,4 +1,4 @@
-"""Alarms an operator must hear about: dead letters, function errors, API 5xx."""
+"""Alarms an operator must hear about: dead letters, function errors, API 5xx, failed imports, overdue privacy requests."""
 
 from __future__ import annotations
 
@@ -46,4 +46,25 @@ def api_server_errors(scope: Construct, api, topic: sns.ITopic) -> cloudwatch.Al
         scope, "api-5xx-alarm",
         api.metric_server_error(period=Duration.minutes(5), statistic="Sum"),
         "The API answered 5xx (always a bug).", topic,
+    )
+
+
+def _persona_metric(name: str, service: str, period: Duration, statistic: str) -> cloudwatch.Metric:
+    """A metric the functions emit with Powertools (namespace Persona, dimension service)."""
+    return cloudwatch.Metric(namespace="Persona", metric_name=name, dimensions_map={"service": service}, period=period, statistic=statistic)
+
+
+def failed_imports(scope: Construct, topic: sns.ITopic) -> cloudwatch.Alarm:
+    return _alarm(
+        scope, "imports-failed-alarm", _persona_metric("ImportsFailed", "profiles", Duration.minutes(5), "Sum"),
+        "A CRM export could not be imported (GET /v1/imports shows the report and its failure reason; fix the file "
+        "or its mapping and drop it again).", topic,
+    )
+
+
+def overdue_privacy_requests(scope: Construct, topic: sns.ITopic) -> cloudwatch.Alarm:
+    return _alarm(
+        scope, "privacy-overdue-alarm", _persona_metric("PrivacyRequestsOverdue", "privacy", Duration.hours(1), "Maximum"),
+        "A privacy request is past its legal deadline (GDPR Art. 12(3)): GET /v1/privacy-requests?overdue=true; "
+        "answer it, or record an extension with its reason before the deadline next time.", topic,
     )

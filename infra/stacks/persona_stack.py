@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -20,6 +21,7 @@ from infra.constructs import alarms, api, function, messaging, staff_auth, stora
 from infra.topology import TOPOLOGY, Grant, Topology
 
 WEB_BUCKET = "web"  # the bucket CloudFront serves
+ALARM_EMAIL_CONTEXT = "alarm_email"  # who is told when an alarm fires (an SNS e-mail subscription)
 # Verification links (the public API) and the links the privacy team hands over after verifying someone (admin).
 SENDS_PRIVACY_LINKS = ("privacy_api", "privacy_admin")
 
@@ -112,6 +114,11 @@ class PersonaStack(Stack):
         for function_id, fn in self.functions.items():
             alarms.function_errors(self, function_id, fn, self.alarm_topic)
         alarms.api_server_errors(self, self.api, self.alarm_topic)
+        alarms.failed_imports(self, self.alarm_topic)
+        alarms.overdue_privacy_requests(self, self.alarm_topic)
+        alarm_email = self.node.try_get_context(ALARM_EMAIL_CONTEXT)
+        if alarm_email:  # the address confirms the subscription from the first message AWS sends it
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 
     def _grant(self, fn: lambda_.Function, grant: Grant) -> None:
         """Least privilege: only what the topology grants, on that resource only."""

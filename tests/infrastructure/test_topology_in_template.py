@@ -170,6 +170,17 @@ def test_alarms_watch_every_dlq_and_function(template):
     assert all(a["Properties"]["AlarmActions"] for a in alarms)
 
 
+def test_failed_imports_and_overdue_privacy_requests_alarm_and_someone_is_told(template):
+    """The metrics the functions emit (Powertools: namespace Persona, dimension service) have alarms, and the
+    alarm topic has the e-mail subscription given at deploy time (`-c alarm_email=...`)."""
+    alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in _resources(template, "AWS::CloudWatch::Alarm").values()}
+    for metric, service in (("ImportsFailed", "profiles"), ("PrivacyRequestsOverdue", "privacy")):
+        assert alarms[metric]["Namespace"] == "Persona" and alarms[metric]["Dimensions"] == [{"Name": "service", "Value": service}]
+        assert alarms[metric]["Threshold"] == 1 and alarms[metric]["AlarmActions"]
+    (subscription,) = _resources(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "email" and subscription["Properties"]["Endpoint"] == "ops@example.org"
+
+
 def test_web_is_served_by_cloudfront_with_origin_access_control(template):
     template.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
     template.has_resource_properties(

@@ -117,3 +117,12 @@ def test_a_secret_is_read_only_by_its_context_and_those_it_is_shared_with():
     assert Topology(bus="b", functions=(reader,), secrets=secrets)  # profiles may read what privacy shares with it
     with pytest.raises(ValueError, match="secret 'mine' of privacy is not shared with profiles"):
         Topology(bus="b", functions=(_fn(grants=(Grant("secret", "mine", "read"),)),), secrets=secrets)
+
+
+def test_a_queue_whose_consumer_is_held_to_few_runs_allows_throttled_receives():
+    held = _fn(reserved_concurrency=1)
+    rule = EventRule("r", queue="q", sources=("persona.profiles",), detail_types=("X",))
+    with pytest.raises(ValueError, match="max_receive_count must be at least 5"):
+        Topology(bus="b", functions=(held,), queues=(Queue("q", consumer="f", max_receive_count=3),), rules=(rule,))
+    assert Topology(bus="b", functions=(held,), queues=(Queue("q", consumer="f", max_receive_count=10),), rules=(rule,))
+    assert all(q.max_receive_count >= 5 for q in TOPOLOGY.queues if (TOPOLOGY.function(q.consumer).reserved_concurrency or 99) < 5)
