@@ -18,7 +18,8 @@ ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $
 def rest_api(scope: Construct, routes: tuple[Route, ...], functions: dict[str, lambda_.IFunction],
              staff: apigw.IAuthorizer) -> apigw.RestApi:
     """Admin routes need a staff member's ID token (the Cognito authorizer `staff`); the rest are public."""
-    access_logs = logs.LogGroup(scope, "api-access-logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY)
+    # Caller IPs are personal data: kept a month, as long as the other access logs (storage.CALLER_LOGS_KEPT_DAYS).
+    access_logs = logs.LogGroup(scope, "api-access-logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)
     api = apigw.RestApi(
         scope,
         "api",

@@ -35,6 +35,11 @@ def table(scope: Construct, spec: Table, key: kms.IKey) -> dynamodb.Table:
     return built
 
 
+# Access logs (S3, CloudFront, API Gateway) hold callers' IP addresses, personal data kept for security
+# (abuse, incident investigation) and no longer than a month.
+CALLER_LOGS_KEPT_DAYS = 30
+
+
 def access_log_bucket(scope: Construct) -> s3.Bucket:
     """Server access logs of every other bucket (S3 needs ACL-free, S3-managed encryption here)."""
     return s3.Bucket(
@@ -44,7 +49,7 @@ def access_log_bucket(scope: Construct) -> s3.Bucket:
         encryption=s3.BucketEncryption.S3_MANAGED,
         enforce_ssl=True,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,  # CloudFront standard logs need ACLs
-        lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+        lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(CALLER_LOGS_KEPT_DAYS))],
         removal_policy=RemovalPolicy.RETAIN,
     )
 

@@ -84,9 +84,16 @@ def test_every_function_is_configured_from_the_topology(stack, template):
         assert props["Environment"]["Variables"] == expected
 
 
-def test_log_groups_have_retention(template):
-    for group in _resources(template, "AWS::Logs::LogGroup").values():
-        assert group["Properties"]["RetentionInDays"] > 0
+def test_logs_are_kept_a_month_at_most(template):
+    """Function logs, and access logs with callers' IP addresses (personal data): 30 days, then gone."""
+    groups = _resources(template, "AWS::Logs::LogGroup").values()
+    assert groups and all(0 < g["Properties"]["RetentionInDays"] <= 30 for g in groups)
+    logged_to = {json.dumps(b["Properties"]["LoggingConfiguration"]["DestinationBucketName"])
+                 for b in _resources(template, "AWS::S3::Bucket").values() if "LoggingConfiguration" in b["Properties"]}
+    access_log_buckets = [b for logical, b in _resources(template, "AWS::S3::Bucket").items() if json.dumps({"Ref": logical}) in logged_to]
+    assert access_log_buckets
+    for bucket in access_log_buckets:
+        assert [r["ExpirationInDays"] for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]] == [30]
 
 
 def test_tables_are_on_demand_encrypted_and_recoverable(stack, template):
