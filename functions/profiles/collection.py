@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,9 +35,17 @@ def validate_events(raw_events: Iterable[Any]) -> tuple[list[TrackingEvent], lis
     return accepted, rejected
 
 
+def content_id(event: TrackingEvent) -> str:
+    """The id of an event sent without `event_id`: a digest of what it says (timestamp included). A batch
+    resent after a 503 then carries the same ids, so nothing is counted twice; the price is that two
+    events identical to the millisecond count once, which is what they almost always are."""
+    canonical = json.dumps(event.model_dump(mode="json", exclude={"event_id"}), sort_keys=True, separators=(",", ":"))
+    return "c-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
 def to_interaction(event: TrackingEvent) -> InteractionRecorded:
     return InteractionRecorded(
-        interaction_id=event.event_id or uuid.uuid4().hex,
+        interaction_id=event.event_id or content_id(event),
         occurred_at=event.timestamp,
         **event.model_dump(exclude={"event_id", "timestamp"}),
     )

@@ -81,7 +81,15 @@ def test_to_interaction_keeps_a_client_event_id_and_the_fields():
     interaction = to_interaction(tracked)
     assert interaction.interaction_id == "client-0001"
     assert interaction.item_id == "sku-1" and interaction.occurred_at == tracked.timestamp
-    assert to_interaction(TrackingEvent.model_validate(event())).interaction_id != to_interaction(TrackingEvent.model_validate(event())).interaction_id
+
+
+def test_an_event_without_an_id_gets_one_from_what_it_says():
+    """Resent after a 503, the same event must be the same interaction; any other event another."""
+    same = [to_interaction(TrackingEvent.model_validate(event(item_id="sku-1"))).interaction_id for _ in range(2)]
+    assert same[0] == same[1] and same[0].startswith("c-")
+    others = {to_interaction(TrackingEvent.model_validate(e)).interaction_id
+              for e in (event(item_id="sku-2"), event(item_id="sku-1", timestamp="2026-11-20T10:00:00.001Z"), event(type="page_view"))}
+    assert len(others) == 3 and same[0] not in others
 
 
 def test_interaction_events_carry_the_correlation_id_and_no_personal_data():
