@@ -35,7 +35,7 @@ class TrackingEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: InteractionType
-    event_id: str | None = Field(default=None, min_length=8, max_length=64, description="Client id for deduplication")
+    event_id: str | None = Field(default=None, min_length=8, max_length=64, description="Client id for deduplication; without it the id is a digest of the event's content")
     anonymous_id: str | None = Id
     customer_id: str | None = Id
     timestamp: AwareDatetime
