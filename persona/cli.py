@@ -96,6 +96,56 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _copy_back(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from infra import copy_back
+
+    names = {"--privacy-table": args.privacy_table, "--profiles-table": args.profiles_table,
+             "--privacy-keys-secret": args.privacy_keys_secret, "--profiles-keys-secret": args.profiles_keys_secret}
+    if any(names.values()) and not all(names.values()):
+        missing = ", ".join(flag for flag, value in names.items() if not value)
+        print(f"persona copy-back: in AWS give all four live names (missing {missing}); locally none", file=sys.stderr)
+        return 2
+    connection: dict = {}
+    if not all(names.values()):  # the running local instance
+        from infra.local.provision import physical_name
+        from infra.local.runtime import read_state
+
+        try:
+            endpoints = read_state(args.state_dir)
+        except FileNotFoundError as exc:
+            print(f"persona copy-back: {exc} (in AWS, give the live tables and secrets: see docs/operations.md)", file=sys.stderr)
+            return 2
+        connection = {"endpoint_url": endpoints.aws_endpoint_url, "region_name": endpoints.region,
+                      "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        args.privacy_table, args.profiles_table = endpoints.tables["privacy"], endpoints.tables["profiles"]
+        args.privacy_keys_secret, args.profiles_keys_secret = physical_name("secret", "privacy_keys"), physical_name("secret", "profiles_keys")
+    dynamodb, secrets = boto3.resource("dynamodb", **connection), boto3.client("secretsmanager", **connection)
+    try:
+        for table in (args.source, args.target):
+            dynamodb.Table(table).load()  # a clear message for a wrong name, before anything is read
+        erased = copy_back.load_erased(dynamodb, secrets, privacy_table=args.privacy_table, profiles_table=args.profiles_table,
+                                       privacy_secret=args.privacy_keys_secret, profiles_secret=args.profiles_keys_secret)
+        scan, put = copy_back.table_copier(dynamodb, args.source, args.target, overwrite=args.overwrite, dry_run=args.dry_run)
+        outcome = copy_back.copy_back(scan, put, erased, progress=lambda n: _note(f"persona copy-back: {n} items read"))
+    except ClientError as exc:
+        print(f"persona copy-back: {exc.response['Error'].get('Message') or exc}", file=sys.stderr)
+        return 2
+    result = {**outcome.as_dict(), "from": args.source, "to": args.target, "dry_run": args.dry_run, "overwrite": args.overwrite,
+              "erased_people_known": len(erased.proofs) + len(erased.suppressed)}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        verb = "would copy" if args.dry_run else "copied"
+        print(f"{verb} {outcome.copied} of {outcome.scanned} items from {args.source} to {args.target}; "
+              f"left out {outcome.skipped_erased} about people erased since the restore point"
+              + (f" ({', '.join(f'{p}: {n}' for p, n in sorted(outcome.erased_by_prefix.items()))})" if outcome.skipped_erased else "")
+              + (f"; {outcome.skipped_existing} already in {args.target} kept (--overwrite replaces them)" if outcome.skipped_existing else ""))
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from infra import openapi
 
@@ -366,6 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--rules", type=Path, help="business rules: JSON (see functions/recommend/rules.py)")
     pub.add_argument("--bucket", help="a models bucket in AWS (default credentials); without it, the running local instance's")
     pub.set_defaults(run=_publish)
+
+    back = commands.add_parser("copy-back", parents=[common],
+                               help="copy items from a point-in-time-restored table into the live one, leaving out people erased since")
+    back.add_argument("source", help="the restored table (aws dynamodb restore-table-to-point-in-time ... --target-table-name)")
+    back.add_argument("target", help="the live table")
+    back.add_argument("--overwrite", action="store_true", help="replace items the live table has (default: only copy missing ones)")
+    back.add_argument("--dry-run", action="store_true", help="only count what would be copied and left out")
+    back.add_argument("--json", action="store_true", help="print the result as JSON")
+    for flag, what in (("--privacy-table", "the live privacy table (erasure proofs)"), ("--profiles-table", "the live profiles table (suppression list)"),
+                       ("--privacy-keys-secret", "the privacy_keys secret"), ("--profiles-keys-secret", "the profiles_keys secret")):
+        back.add_argument(flag, help=f"in AWS: {what}, from the stack's outputs; locally taken from the running instance")
+    back.set_defaults(run=_copy_back)
 
     spec = commands.add_parser("openapi", parents=[common], help="regenerate functions/platform/openapi.json from the handlers")
     spec.add_argument("--check", action="store_true", help="only check that the committed document is current")

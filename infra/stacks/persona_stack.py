@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -116,6 +116,11 @@ class PersonaStack(Stack):
         alarms.api_server_errors(self, self.api, self.alarm_topic)
         alarms.failed_imports(self, self.alarm_topic)
         alarms.overdue_privacy_requests(self, self.alarm_topic)
+        # What operators name in commands (`persona copy-back`, restores, secret changes): the physical names.
+        for table_id, table in self.tables.items():
+            CfnOutput(self, f"{table_id}-table-name", value=table.table_name, description=f"The live {table_id} table")
+        for secret_id, secret in self.secrets.items():
+            CfnOutput(self, f"{secret_id}-secret-name", value=secret.secret_name, description=f"The {secret_id} secret")
         alarm_email = self.node.try_get_context(ALARM_EMAIL_CONTEXT)
         if alarm_email:  # the address confirms the subscription from the first message AWS sends it
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))

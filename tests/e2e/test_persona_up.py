@@ -201,6 +201,47 @@ def test_train_and_publish_a_model_that_serves_without_a_restart(running, tmp_pa
     assert bad.returncode == 2 and "catalog" in bad.stderr and "not valid" in bad.stderr
 
 
+def test_persona_copy_back_leaves_out_people_erased_since_the_restore_point(running):
+    """After a point-in-time restore, `persona copy-back RESTORED LIVE` copies items back, but not those about
+    someone erased since (docs/operations.md)."""
+    _, endpoints, state_dir = running
+    api, erased = endpoints["api_url"], "C-COPY-BACK"
+    events = [{"type": "product_view", "customer_id": erased, "item_id": "sku-9", "timestamp": datetime.now(UTC).isoformat()}]
+    assert http("POST", api + "/v1/events", {"events": events})[0] == 202
+    eventually(lambda: http("GET", api + f"/v1/profiles/{erased}", headers={"x-api-key": endpoints["admin_api_key"]})[0] == 200, timeout_s=30)
+    _, created = http("POST", api + "/v1/privacy-requests", {"type": "erasure", "subject_id": erased, "contact": "copy-back@example.org"})
+    outbox = subprocess.run([sys.executable, "-m", "persona.cli", "outbox", "--json", "--state-dir", str(state_dir)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    (message,) = [m for m in json.loads(outbox.stdout) if m["request_id"] == created["request_id"]]
+    token = message["link"].rsplit("token=", 1)[1]
+    assert http("POST", api + f"/v1/privacy-requests/{created['request_id']}/verification", {"token": token})[0] == 200
+    eventually(lambda: http("GET", api + f"/v1/privacy-requests/{created['request_id']}")[1]["status"] == "completed", timeout_s=60)
+
+    ddb, live = _aws(endpoints, "dynamodb"), endpoints["tables"]["results"]
+    restored = f"{live}-restored"
+    ddb.create_table(TableName=restored, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    kept = {"pk": {"S": "UNIT#C-KEPT-BY-COPY-BACK"}, "sk": {"S": "LINKED_TO"}, "customer_id": {"S": "C-KEPT-BY-COPY-BACK"}}
+    gone = {"pk": {"S": f"UNIT#{erased}"}, "sk": {"S": "LINKED_TO"}, "customer_id": {"S": erased}}
+    for item in (kept, gone):
+        ddb.put_item(TableName=restored, Item=item)
+    try:
+        run = subprocess.run([sys.executable, "-m", "persona.cli", "copy-back", restored, live, "--json", "--state-dir", str(state_dir)],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        result = json.loads(run.stdout)
+        assert (result["scanned"], result["copied"], result["skipped_erased"]) == (2, 1, 1), result
+        assert "Item" in ddb.get_item(TableName=live, Key={k: kept[k] for k in ("pk", "sk")})
+        assert "Item" not in ddb.get_item(TableName=live, Key={k: gone[k] for k in ("pk", "sk")})
+        wrong = subprocess.run([sys.executable, "-m", "persona.cli", "copy-back", "no-such-table", live, "--state-dir", str(state_dir)],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+        assert wrong.returncode == 2 and wrong.stderr.startswith("persona copy-back: ") and "Traceback" not in wrong.stderr, wrong.stderr
+    finally:
+        ddb.delete_table(TableName=restored)
+        ddb.delete_item(TableName=live, Key={k: kept[k] for k in ("pk", "sk")})
+
+
 def test_drop_without_a_running_instance_says_so(tmp_path):
     export = tmp_path / "c.csv"
     export.write_text("id\n1\n")

@@ -242,3 +242,11 @@ def test_the_web_pages_get_the_sign_in_settings_in_config_js(template):
 
 def _as_list(value):
     return value if isinstance(value, list) else [value]
+
+
+def test_the_stack_names_its_tables_and_secrets_for_operators(template):
+    """`persona copy-back` and the runbooks in docs/operations.md take these names."""
+    outputs = template.to_json()["Outputs"]
+    described = {o.get("Description") for o in outputs.values()}
+    assert {f"The live {t.id} table" for t in TOPOLOGY.tables} <= described
+    assert {f"The {s.id} secret" for s in TOPOLOGY.secrets} <= described
