@@ -328,9 +328,10 @@ def _act_on_request(record: SQSRecord) -> None:
         action, records = ("exported" if tables else "nothing_held"), sum(len(rows) for rows in tables.values())
     elif accepted.type == "erasure":
         deleted, identifiers = store.erase_subject(accepted.subject_id)
-        secret = _key()
-        store.suppress({pseudonym(i, secret) for i in identifiers}, now)
         records = deleted + _scrub_quarantine(identifiers)
+        if records:  # Only a person held goes on the suppression list: an erasure filed for an id nobody holds
+            secret = _key()  # yet must not keep a future customer of that id out of every import.
+            store.suppress({pseudonym(i, secret) for i in identifiers}, now)
         action = "erased" if records else "nothing_held"
     elif accepted.type == "rectification" and (wanted := _corrections(accepted)) is None:
         logger.warning("corrections unavailable", extra={"request_id": accepted.request_id})

@@ -464,3 +464,12 @@ def test_a_store_throttled_past_the_sdks_retries_answers_503_not_500(aws, monkey
     monkeypatch.setattr(DynamoTable, "get", throttled)
     status, body = aws.api("GET", "/v1/consents/anon-throttled")
     assert status == 503 and body["error"]["code"] == "service_unavailable"
+
+
+def test_an_erasure_for_an_id_nobody_holds_does_not_keep_a_future_customer_out(aws):
+    """An id not yet known is treated as a visitor's: anyone can file for it. Erasing nothing must not put
+    the id on the suppression list, or a customer who later gets it would never be imported."""
+    verify(aws, submit(aws, "C-1002", kind="erasure", contact="someone@example.org"))  # before any import
+    assert profile_store().suppression_list() == frozenset()
+    report = drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
+    assert report["suppressed"] == 0 and profile_store().profile("C-1002") is not None
