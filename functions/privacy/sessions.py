@@ -13,25 +13,18 @@ none: their id is the random secret their cookie holds.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 
+from functions.privacy import signing
 from shared.errors import Unauthorized
 
 SESSION_HEADER = "X-Persona-Session"
 SESSION_LIFETIME = timedelta(hours=12)
-
-
-def _signature(key: str, customer_id: str, expires: int) -> str:
-    digest = hmac.new(key.encode(), f"session\x1f{customer_id}\x1f{expires}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+PURPOSE = "session"
 
 
 def issue(key: str, customer_id: str, now: datetime, lifetime: timedelta = SESSION_LIFETIME) -> str:
-    expires = int((now + lifetime).timestamp())
-    return f"{expires}.{_signature(key, customer_id, expires)}"
+    return signing.issue(key, PURPOSE, customer_id, now, lifetime)
 
 
 def check(key: str, customer_id: str, session: str | None, now: datetime) -> None:
@@ -39,8 +32,8 @@ def check(key: str, customer_id: str, session: str | None, now: datetime) -> Non
     if not session:
         raise Unauthorized(f"This is a customer's consent: sign in to the shop to see or change it (send the {SESSION_HEADER} "
                            "header the shop's sign-in gives).", code="session_required")
-    expires_text, _, signature = session.partition(".")
-    if not expires_text.isdigit() or not hmac.compare_digest(signature, _signature(key, customer_id, int(expires_text))):
+    expires = signing.expiry(key, PURPOSE, customer_id, session)
+    if expires is None:
         raise Unauthorized("This session is not this customer's: sign in again.", code="invalid_session")
-    if now.timestamp() > int(expires_text):
+    if now.timestamp() > expires:
         raise Unauthorized("This session has expired: sign in again.", code="session_expired")

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.privacy import consent, requests, verification
+from functions.privacy import consent, requests, sessions, verification
 from functions.privacy.schemas import ConsentRecord, ConsentUpdate, Extension, PrivacyRequestIn
 from shared.consent import allowed, effective
-from shared.errors import BadRequest, Conflict, Forbidden, Gone
+from shared.errors import BadRequest, Conflict, Forbidden, Gone, Unauthorized
 from shared import contacts
 from shared.privacy_tasks import PrivacyTaskCompleted
 from shared.pseudonyms import pseudonym
@@ -31,6 +31,24 @@ def test_tokens_are_bound_to_the_request_and_expire():
         verification.check("k", "r1", "9999999999." + token.split(".")[1], NOW)  # a longer life, same signature
     with pytest.raises(Gone):
         verification.check("k", "r1", token, NOW + timedelta(hours=25))
+
+
+def test_sessions_are_bound_to_the_customer_and_expire_and_are_no_verification_tokens():
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    session = sessions.issue("k", "C-1001", now)
+    sessions.check("k", "C-1001", session, now + timedelta(hours=11))
+    for customer, token, key, at, code in (
+        ("C-1001", None, "k", now, "session_required"),
+        ("C-1002", session, "k", now, "invalid_session"),  # another customer's
+        ("C-1001", session, "other", now, "invalid_session"),  # another deployment's key
+        ("C-1001", session, "k", now + timedelta(hours=13), "session_expired"),
+        ("C-1001", verification.issue("k", "C-1001", now), "k", now, "invalid_session"),  # a verification token is not a session
+    ):
+        with pytest.raises(Unauthorized) as refused:
+            sessions.check(key, customer, token, at)
+        assert refused.value.code == code
+    with pytest.raises(Forbidden):  # nor is a session a verification token
+        verification.check("k", "C-1001", session, now)
 
 
 def test_a_customers_link_goes_only_to_the_address_on_file():
