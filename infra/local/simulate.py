@@ -135,7 +135,7 @@ class _Api:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                     answer = json.loads(response.read() or b"null")
-                self._count(route, None, time.perf_counter() - started)
+                self.record(route, None, time.perf_counter() - started)
                 return answer
             except urllib.error.HTTPError as exc:
                 error = f"HTTP {exc.code}"
@@ -146,10 +146,11 @@ class _Api:
                     continue
                 reason = getattr(exc, "reason", exc)
                 error = type(reason).__name__ if isinstance(reason, BaseException) else str(reason)
-            self._count(route, error, time.perf_counter() - started)
+            self.record(route, error, time.perf_counter() - started)
             return None
 
-    def _count(self, route: str, error: str | None, seconds: float | None = None) -> None:
+    def record(self, route: str, error: str | None, seconds: float | None = None) -> None:
+        """Count a request (with its time) or a failure of one (without: an answer that reported one)."""
         with self.counters.lock:
             if seconds is not None:
                 self.counters.requests += 1
@@ -335,7 +336,7 @@ class Simulation:
             return
         answer = self.api.call("POST", "/v1/events", {"events": events})
         for rejection in (answer or {}).get("rejected", []):
-            self.api._count("POST /v1/events", f"{events[rejection['index']]['type']} rejected ({'; '.join(rejection['errors'])})")
+            self.api.record("POST /v1/events", f"{events[rejection['index']]['type']} rejected ({'; '.join(rejection['errors'])})")
 
     def visit(self, visitor: Visitor) -> Outcome:
         """The hero banner on the home page, a few products, the home page's recommendations
