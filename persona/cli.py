@@ -134,7 +134,7 @@ def _copy_back(args: argparse.Namespace) -> int:
         print(f"persona copy-back: {exc.response['Error'].get('Message') or exc}", file=sys.stderr)
         return 2
     result = {**outcome.as_dict(), "from": args.source, "to": args.target, "dry_run": args.dry_run, "overwrite": args.overwrite,
-              "erased_people_known": len(erased.proofs) + len(erased.suppressed)}
+              "erasure_hashes_known": len(erased.proofs) + len(erased.suppressed)}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
