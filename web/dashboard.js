@@ -556,18 +556,23 @@ async function loadModels() {
 }
 
 // ---------------------------------------------------------------- privacy
+const HELD = ["contact_not_on_file", "no_contact_on_file"]; // requests that got no link: staff verify the person
+let verifying = null; // the request the staff-verification form is about
 async function loadPrivacy() {
   return busy("privacy-section", async () => {
     const queue = await get("/v1/privacy-requests");
     fill("queue", queue.requests.map((r) => [
       cell(r.request_id), cell(r.type), cell(r.status),
       // Held without a link (not the address on file, or none on file): staff verify the person another way.
-      cell(words(r.verification), ["contact_not_on_file", "no_contact_on_file"].includes(r.verification) ? "warn" : ""),
+      cell(words(r.verification), HELD.includes(r.verification) ? "warn" : ""),
       cell(when(r.due_at)),
       cell(words(r.flag), r.flag === "overdue" ? "bad" : r.flag === "at_risk" ? "warn" : ""),
       cell(Object.keys(r.tasks || {}).sort().join(", ")),
       el("td", {}, el("button", { type: "button", className: "secondary", text: "Audit trail", "aria-label": `Audit trail of ${r.request_id}`,
-        "aria-controls": "audit", onclick: () => showAudit(r.request_id) })),
+        "aria-controls": "audit", onclick: () => showAudit(r.request_id) }),
+        r.status === "pending_verification" && HELD.includes(r.verification)
+          ? el("button", { type: "button", className: "secondary", text: "Verify…", "aria-label": `Verify the person behind ${r.request_id}`,
+            "aria-controls": "staff-verify", onclick: () => showStaffVerify(r.request_id) }) : null),
     ]), "No privacy requests.");
     const outbox = await get("/v1/privacy-outbox");
     fill("outbox", outbox.map((m) => [cell(when(m.created_at)), cell(m.to), cell(m.request_id),
@@ -585,6 +590,29 @@ function describeValue(v) {
 }
 function describeStep(detail) {
   return Object.entries(detail || {}).map(([k, v]) => `${words(k)}: ${describeValue(v)}`).join(" · ");
+}
+
+function showStaffVerify(requestId) {
+  verifying = requestId;
+  $("staff-verify").hidden = false;
+  $("staff-verify-title").textContent = `Verify the person behind request ${requestId}`;
+  $("staff-verify-note").value = "";
+  say("staff-verify-status", "");
+  $("staff-verify").focus();
+}
+
+async function staffVerify() {
+  try {
+    const answer = await api("POST", `/v1/privacy-requests/${encodeURIComponent(verifying)}/staff-verification`,
+      { note: $("staff-verify-note").value });
+    const status = $("staff-verify-status");
+    status.replaceChildren("Verified: the request is in progress. Give the person this link through the channel you checked: ",
+      el("a", { href: answer.status_link, text: "their request's status and download" }));
+    status.className = "ok";
+    await loadPrivacy();
+  } catch (error) {
+    say("staff-verify-status", `Could not verify: ${error.message}`, "bad");
+  }
 }
 
 async function showAudit(requestId) {
@@ -648,6 +676,7 @@ onSubmit("profile-form", () => lookUpProfile($("profile-id").value.trim()));
 onSubmit("experiment-form", createExperiment);
 onSubmit("results-form", loadResults);
 onSubmit("conclusion-form", saveConclusion);
+onSubmit("staff-verify-form", staffVerify);
 onSubmit("planner-form", plan);
 onSubmit("program-form", () => loadProgram().catch((error) => say("program-status", `Could not load: ${error.message}`, "bad")));
 onSubmit("backlog-form", addBacklogItem);

@@ -150,7 +150,8 @@ class AdminRequestView(PrivacyRequest):
 
 class StaffVerification(BaseModel):
     note: str = Field(min_length=10, max_length=1000,
-                      description="How the person's identity was checked (recorded in the audit log), e.g. a call back to the phone on file")
+                      description="How the person's identity was checked, recorded in the audit log, which outlives an erasure: "
+                      "say how, without personal data (e.g. 'call back to the phone on file; the last order's details matched')")
 
 
 class StaffVerified(BaseModel):

@@ -358,6 +358,45 @@ def test_the_audit_trail_of_a_privacy_request_opens_from_the_queue(running, brow
     page.close()
 
 
+def test_a_request_held_without_a_link_is_verified_by_staff_from_the_queue(running, browser):
+    """A customer known from signing in, with no address on file: their request gets no link. The DPO checks who
+    they are another way, says how, and gets the link to hand over; the request goes ahead."""
+    _, endpoints, _ = running
+    api, admin, customer = endpoints["api_url"], _admin(endpoints), "C-STAFF-VERIFIED"
+    assert http("POST", api + "/v1/events", {"events": [{"type": "identify", "anonymous_id": "anon-staff-verified", "customer_id": customer,
+                                                          "timestamp": datetime.now(UTC).isoformat()}]})[0] == 202
+    eventually(lambda: http("GET", api + f"/v1/consents/{customer}")[0] == 401, timeout_s=60)  # privacy knows the customer
+    request_id = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": customer, "contact": "typed@example.org"})[1]["request_id"]
+    assert not [m for m in http("GET", api + "/v1/privacy-outbox", None, admin)[1] if m["request_id"] == request_id]
+
+    page = open_dashboard(browser, endpoints)
+    row = page.locator("#queue tbody tr", has_text=request_id)
+    assert "no contact on file" in row.inner_text()
+    page.get_by_role("button", name=f"Verify the person behind {request_id}").click()
+    assert page.locator("#staff-verify-title").inner_text() == f"Verify the person behind request {request_id}"
+    note = page.get_by_label("How you checked who they are (kept in the audit trail)")
+    note.fill("short")
+    page.get_by_role("button", name="Let the request go ahead").click()
+    assert http("GET", api + f"/v1/privacy-requests/{request_id}")[1]["status"] == "pending_verification"  # the browser refused it
+    note.fill("Called back on the number of the last order; the order details matched.")
+    page.get_by_role("button", name="Let the request go ahead").click()
+    link = page.locator("#staff-verify-status.ok a")
+    link.wait_for()
+    status_link = link.get_attribute("href")
+    assert status_link.startswith(api + f"/privacy.html?request={request_id}&token=")
+    assert "by staff" in page.locator("#queue tbody tr", has_text=request_id).inner_text()
+    steps = http("GET", api + f"/v1/privacy-requests/{request_id}/audit", None, admin)[1]["entries"]
+    assert [e["detail"]["note"] for e in steps if e["step"] == "verified_by_staff"] == [
+        "Called back on the number of the last order; the order details matched."]
+    screenshot(page, "privacy", "privacy-staff-verification")
+    assert page.errors == []
+    page.close()
+    token = re.search(r"token=([^&]+)", status_link).group(1)  # the link handed over opens the answer
+    view = eventually(lambda: (v := http("GET", api + f"/v1/privacy-requests/{request_id}?token={token}")[1])["status"] == "completed" and v,
+                      timeout_s=60)
+    assert view["download_url"]
+
+
 FAKE_RESULTS = {
     "experiment": "checkout-copy", "metric": "conversion_rate", "engine": "frequentist", "alpha": 0.05, "correction": "holm",
     "srm_warning": "The split is off: 612 vs 488 units where 50/50 was configured (p < 0.001).",
