@@ -65,6 +65,7 @@ class Endpoints:
 
 
 class LocalRuntime:
+    _live: list[LocalRuntime] = []  # started and not yet stopped, in this process
     def __init__(
         self,
         topology: Topology = TOPOLOGY,
@@ -105,6 +106,12 @@ class LocalRuntime:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Endpoints:
         from infra.local.aws_server import LocalAwsServer
+
+        # moto keeps one state per process: a second runtime's dispatcher would consume the first one's queues.
+        running = [r for r in LocalRuntime._live if r is not self]
+        if running:
+            raise RuntimeError(f"another local runtime is running in this process ({running[0].state_dir}): stop it first")
+        LocalRuntime._live.append(self)
 
         for port in (self.aws_port, self.api_port):
             _ensure_free(self.host, port)  # a clear message instead of a bind error deep in a thread
@@ -162,6 +169,8 @@ class LocalRuntime:
         return self.endpoints
 
     def stop(self) -> None:
+        if self in LocalRuntime._live:
+            LocalRuntime._live.remove(self)
         for part in (self.gateway, self.scheduler, self.dispatcher, self.alarms):
             if part is not None:
                 part.stop()

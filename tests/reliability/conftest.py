@@ -1,6 +1,6 @@
 """Fault injection through the local runtime, in process.
 
-One runtime serves the whole package (each test uses its own visitor, unit and
+One runtime serves each test module (each test uses its own visitor, unit and
 experiment ids, so counts never mix). Faults are injected where AWS would produce them:
 botocore `before-send` hooks answer a call with the error AWS would send (the SDK's own
 retries then run as they would), PutEvents answers with failed entries, an S3 stream
@@ -31,8 +31,10 @@ from tests.e2e.conftest import eventually, http
 ALL_CELL = "segment=*|device=*|market=*|source=*"
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def runtime(tmp_path_factory) -> Iterator[LocalRuntime]:
+    # Per module, not per package: this folder is no Python package, so a package-scoped fixture lived to
+    # the end of the session, and another in-process runtime started later shared its moto state.
     local = LocalRuntime(api_port=0, aws_port=0, state_dir=tmp_path_factory.mktemp("state"), web_root=None,
                          alarm_interval_s=0.3)
     local.start()
@@ -50,7 +52,7 @@ def no_dead_letters(runtime) -> Iterator[None]:
 
 @pytest.fixture
 def ids() -> Callable[[str], str]:
-    """Ids unique to the test: the package shares one runtime."""
+    """Ids unique to the test: the module shares one runtime."""
     run = uuid.uuid4().hex[:8]
     return lambda name: f"{name}-{run}"
 

@@ -91,3 +91,13 @@ def test_the_gateways_own_refusals_are_json_errors(request_head, status):
     assert head.split(b" ")[1] == str(status).encode() and b"content-type: application/json" in head.lower()
     error = json.loads(body)["error"]
     assert set(error) == {"code", "message", "details"} and error["code"] and error["message"]
+
+
+def test_a_second_local_runtime_in_one_process_is_refused_while_the_first_runs(tmp_path, monkeypatch):
+    """moto keeps one state per process: two runtimes would consume each other's queues."""
+    from infra.local.runtime import LocalRuntime
+
+    first, second = LocalRuntime(state_dir=tmp_path / "a"), LocalRuntime(state_dir=tmp_path / "b")
+    monkeypatch.setattr(LocalRuntime, "_live", [first])
+    with pytest.raises(RuntimeError, match="another local runtime is running in this process"):
+        second.start()
