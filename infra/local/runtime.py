@@ -111,18 +111,17 @@ class LocalRuntime:
         running = [r for r in LocalRuntime._live if r is not self]
         if running:
             raise RuntimeError(f"another local runtime is running in this process ({running[0].state_dir}): stop it first")
-        LocalRuntime._live.append(self)
-
         for port in (self.aws_port, self.api_port):
             _ensure_free(self.host, port)  # a clear message instead of a bind error deep in a thread
+        LocalRuntime._live.append(self)  # until stop(), which a failed start calls too
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-        self._moto = LocalAwsServer(self.host, self.aws_port)
-        self._moto.start()
-        aws_endpoint = self._aws_endpoint = self._moto.endpoint
-        # moto keeps its state per process: start from empty, as a fresh AWS account would.
-        urllib.request.urlopen(urllib.request.Request(f"{aws_endpoint}/moto-api/reset", method="POST"), timeout=10).close()
         try:
+            self._moto = LocalAwsServer(self.host, self.aws_port)
+            self._moto.start()
+            aws_endpoint = self._aws_endpoint = self._moto.endpoint
+            # moto keeps its state per process: start from empty, as a fresh AWS account would.
+            urllib.request.urlopen(urllib.request.Request(f"{aws_endpoint}/moto-api/reset", method="POST"), timeout=10).close()
             self._set_env({**BASE_ENVIRONMENT, "AWS_ENDPOINT_URL": aws_endpoint, "POWERTOOLS_LOG_LEVEL": self.log_level})
             clients.reset()
             self.resources = provision(self.topology, self.client)
