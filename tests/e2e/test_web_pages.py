@@ -384,7 +384,7 @@ def test_a_request_held_without_a_link_is_verified_by_staff_from_the_queue(runni
     link.wait_for()
     status_link = link.get_attribute("href")
     assert status_link.startswith(api + f"/privacy.html?request={request_id}&token=")
-    assert "by staff" in page.locator("#queue tbody tr", has_text=request_id).inner_text()
+    page.locator("#queue tbody tr", has_text=request_id).filter(has_text="by staff").wait_for()  # the queue reloads
     steps = http("GET", api + f"/v1/privacy-requests/{request_id}/audit", None, admin)[1]["entries"]
     assert [e["detail"]["note"] for e in steps if e["step"] == "verified_by_staff"] == [
         "Called back on the number of the last order; the order details matched."]
