@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from infra.local.runtime import Endpoints
     from models.data import Interactions
 
 DEFAULT_STATE_DIR = Path(".persona")
@@ -162,13 +163,25 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outbox(args: argparse.Namespace) -> int:
-    from infra.local import outbox
+def _running_instance(args: argparse.Namespace) -> Endpoints | None:
+    """The running local instance, or None after saying there is none (`persona <command>: ...`)."""
     from infra.local.runtime import read_state
 
     try:
-        found = outbox.messages(read_state(args.state_dir))
-    except (FileNotFoundError, OSError) as exc:
+        return read_state(args.state_dir)
+    except FileNotFoundError as exc:
+        print(f"persona {args.command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from infra.local import outbox
+
+    if (endpoints := _running_instance(args)) is None:
+        return 1
+    try:
+        found = outbox.messages(endpoints)
+    except OSError as exc:
         print(f"persona outbox: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(found, indent=2) if args.json else outbox.render(found))
@@ -177,37 +190,27 @@ def _outbox(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from infra.local.dead_letters import raised_alarms
-    from infra.local.runtime import read_state
 
-    try:
-        print(json.dumps({**read_state(args.state_dir).__dict__, "alarms": raised_alarms(args.state_dir)}, indent=2))
-    except FileNotFoundError as exc:
-        print(f"persona status: {exc}", file=sys.stderr)
+    if (endpoints := _running_instance(args)) is None:
         return 1
+    print(json.dumps({**endpoints.__dict__, "alarms": raised_alarms(args.state_dir)}, indent=2))
     return 0
 
 
 def _dlq(args: argparse.Namespace) -> int:
     from infra.local import dead_letters
-    from infra.local.runtime import read_state
 
-    try:
-        rows = dead_letters.depths(read_state(args.state_dir))
-    except FileNotFoundError as exc:
-        print(f"persona dlq: {exc}", file=sys.stderr)
+    if (endpoints := _running_instance(args)) is None:
         return 1
+    rows = dead_letters.depths(endpoints)
     print(json.dumps(rows, indent=2) if args.json else dead_letters.render_depths(rows))
     return 0
 
 
 def _redrive(args: argparse.Namespace) -> int:
     from infra.local import dead_letters
-    from infra.local.runtime import read_state
 
-    try:
-        endpoints = read_state(args.state_dir)
-    except FileNotFoundError as exc:
-        print(f"persona redrive: {exc}", file=sys.stderr)
+    if (endpoints := _running_instance(args)) is None:
         return 1
     if args.all == bool(args.queue):
         print("persona redrive: name one QUEUE or give --all; queues: " + ", ".join(sorted(endpoints.queues)), file=sys.stderr)
