@@ -417,6 +417,15 @@ TOPOLOGY = Topology(
             grants=(_PRIVACY_RW, Grant("bucket", "exports", "read_write"), _BUS, _PRIVACY_KEYS),
         ),
         Function(
+            id="privacy_contacts",
+            context="privacy",
+            handler="functions.privacy.consumers.contacts_handler",
+            description="Records the customers profiles holds and their e-mail fingerprints (ContactsOnFile): who may confirm a request",
+            timeout_s=60,
+            # Its own queue: who may confirm a privacy request must not wait behind an import's consent signals.
+            grants=(_PRIVACY_RW,),
+        ),
+        Function(
             id="privacy_worker",
             context="privacy",
             handler="functions.privacy.consumers.worker_handler",
@@ -594,6 +603,7 @@ TOPOLOGY = Topology(
         Queue(id="profiles_privacy", consumer="profiles_privacy", batch_size=1),
         Queue(id="privacy_tasks", consumer="privacy_worker", batch_size=1),
         Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10, max_receive_count=THROTTLED_RECEIVES),
+        Queue(id="privacy_contacts", consumer="privacy_contacts", batch_size=10),
         Queue(id="recommend_events", consumer="recommend_events", batch_size=100, max_batching_window_s=1),
         Queue(id="recommend_privacy", consumer="recommend_privacy", batch_size=1),
         Queue(id="experiments_events", consumer="experiments_events", batch_size=100, max_batching_window_s=1),
@@ -640,7 +650,7 @@ TOPOLOGY = Topology(
         ),
         EventRule(
             id="contacts_to_privacy",
-            queue="privacy_orchestration",
+            queue="privacy_contacts",
             sources=("persona.profiles",),
             detail_types=("ContactsOnFile",),
         ),

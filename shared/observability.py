@@ -11,11 +11,15 @@ invocation from Lambda's active tracing (set in the CDK app).
 
 from __future__ import annotations
 
+import warnings
 from functools import cache, cached_property
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 METRICS_NAMESPACE = "Persona"
+# A handler that publishes metrics only sometimes (an import, not S3's test notification): Powertools'
+# own advice is to silence its warning about an empty flush.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 class Observability:

@@ -37,9 +37,6 @@ def _orchestrate(record: SQSRecord) -> None:
                                                     "status": request.status if request else "unknown_request"})
     elif envelope.metadata.event_name == "ConsentReported":
         service.consent_signal(ConsentSignal.model_validate(envelope.data))
-    elif envelope.metadata.event_name == contacts.EVENT:
-        written = service.contacts_reported(contacts.ContactsOnFile.model_validate(envelope.data), _now())
-        logger.info("contacts on file recorded", extra={"reported": len(envelope.data["contacts"]), "written": written})
     elif envelope.metadata.event_name == "IdentityLinked":
         service.identity_linked(envelope.data["anonymous_id"], envelope.data["customer_id"], _now())
     else:
@@ -50,8 +47,25 @@ def _orchestrate(record: SQSRecord) -> None:
 @obs.tracer.capture_lambda_handler
 def orchestrator_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Task answers complete requests; consent seen in CRM imports and unsubscribes becomes consent records;
-    a visitor's choices carry over to the customer they turn out to be; customers' contacts on file are recorded."""
+    a visitor's choices carry over to the customer they turn out to be."""
     return process_partial_response(event=event, record_handler=_orchestrate, processor=_orchestration, context=context)
+
+
+_contacts = BatchProcessor(event_type=EventType.SQS)
+
+
+def _record_contacts(record: SQSRecord) -> None:
+    envelope = envelope_from_body(record.body)
+    report = contacts.ContactsOnFile.model_validate(envelope.data)
+    written = privacy(envelope.metadata.correlation_id).contacts_reported(report, _now())
+    logger.info("contacts on file recorded", extra={"reported": len(report.contacts), "written": written})
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def contacts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The customers profiles holds and their e-mail fingerprints: who may confirm a privacy request."""
+    return process_partial_response(event=event, record_handler=_record_contacts, processor=_contacts, context=context)
 
 
 _tasks = BatchProcessor(event_type=EventType.SQS)
