@@ -22,11 +22,10 @@ from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, Quaranti
 from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded, ProfileUpdated
 from functions.profiles.settings import BusSettings, ContactKeySettings, ExportsSettings, KeySettings, QuarantineSettings
 from functions.profiles.store import profile_store
-from shared import settings
+from shared import contacts, settings
 from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
 from shared.aws.secrets import secret_value
-from shared import contacts
 from shared.consent import ConsentChanged
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event

@@ -225,7 +225,13 @@ class Gateway:
         if not isinstance(customer_id, str) or not _CUSTOMER_ID.match(customer_id):
             self.send_error(request, 400, "invalid_request", 'Send {"customer_id": "..."}: 1-128 letters, digits and . _ : @ -.')
             return
-        answer = {"customer_id": customer_id, "session": self.sign_in(customer_id), "header": "X-Persona-Session"}
+        try:
+            session = self.sign_in(customer_id)
+        except Exception:  # the secret could not be read (moto busy): say so rather than leave the shop waiting
+            log.exception("signing a storefront session failed")
+            self.send_error(request, 503, "service_unavailable", "Signing in is unavailable for a moment; try again.")
+            return
+        answer = {"customer_id": customer_id, "session": session, "header": "X-Persona-Session"}
         self.send(request, 200, {"content-type": "application/json"}, json.dumps(answer).encode())
 
     def _send_proxy_result(self, request: BaseHTTPRequestHandler, result: dict[str, Any]) -> None:

@@ -101,3 +101,38 @@ def test_a_second_local_runtime_in_one_process_is_refused_while_the_first_runs(t
     monkeypatch.setattr(LocalRuntime, "_live", [first])
     with pytest.raises(RuntimeError, match="another local runtime is running in this process"):
         second.start()
+
+
+def test_the_local_sign_in_signs_a_session_for_a_valid_customer_id_only():
+    """The retailer's sign-in, played locally for the demo shop: JSON in, JSON out, clear 4xx/503."""
+    import http.client
+    import json
+
+    from infra.local.gateway import LOCAL_SIGN_IN, Gateway
+    from infra.local.invoke import Invoker
+    from infra.topology import TOPOLOGY
+
+    def sign(customer_id: str) -> str:
+        if customer_id == "C-broken":
+            raise RuntimeError("secret unavailable")
+        return f"signed-{customer_id}"
+
+    gateway = Gateway(TOPOLOGY, Invoker(), host="127.0.0.1", port=0, api_key="k", web_root=None, sign_in=sign)
+    gateway.start()
+    try:
+        def call(method: str, body: bytes | None = None) -> tuple[int, dict]:
+            connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
+            connection.request(method, LOCAL_SIGN_IN, body=body, headers={"content-type": "application/json"})
+            answer = connection.getresponse()
+            return answer.status, json.loads(answer.read())
+
+        assert call("POST", b'{"customer_id": "C-1001"}') == (200, {"customer_id": "C-1001", "session": "signed-C-1001",
+                                                                    "header": "X-Persona-Session"})
+        for bad in (b"", b"[]", b"not json", b'{"customer_id": "has space"}', b'{"customer_id": 7}'):
+            status, body = call("POST", bad)
+            assert status == 400 and body["error"]["code"] == "invalid_request", bad
+        assert call("GET")[0] == 405
+        status, body = call("POST", b'{"customer_id": "C-broken"}')
+        assert status == 503 and body["error"]["code"] == "service_unavailable"
+    finally:
+        gateway.stop()
