@@ -17,7 +17,7 @@ import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.nag import acknowledge_findings  # noqa: E402
-from infra.stacks.persona_stack import ALARM_EMAIL_CONTEXT, PersonaStack  # noqa: E402
+from infra.stacks.persona_stack import ALARM_EMAIL_CONTEXT, CUSTOMER_ID_PATTERN_CONTEXT, PersonaStack  # noqa: E402
 from infra.topology import TOPOLOGY, Topology  # noqa: E402
 
 STACK_NAME = "Persona"
@@ -31,10 +31,12 @@ FEATURE_FLAGS = {
 
 
 def build_app(*, bundling: bool = True, outdir: str | None = None, topology: Topology = TOPOLOGY,
-              alarm_email: str | None = None) -> tuple[cdk.App, PersonaStack]:
+              alarm_email: str | None = None, customer_id_pattern: str | None = None) -> tuple[cdk.App, PersonaStack]:
     context = dict(FEATURE_FLAGS)
     if alarm_email:  # also `cdk deploy -c alarm_email=ops@example.org`
         context[ALARM_EMAIL_CONTEXT] = alarm_email
+    if customer_id_pattern:  # also `cdk deploy -c customer_id_pattern='^C-[0-9]+$'`
+        context[CUSTOMER_ID_PATTERN_CONTEXT] = customer_id_pattern
     if not bundling:
         context["aws:cdk:bundling-stacks"] = []  # tests skip the pip installs
     app = cdk.App(outdir=outdir, context=context)

@@ -6,6 +6,7 @@ Handlers and consumers stay thin: they parse, call one of these, map the result.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class Privacy:
     contact_key_source: Callable[[], str] | None = None
     # Checks signed-in customers' storefront sessions (shared with the retailer's sign-in); the consent routes need it.
     session_key_source: Callable[[], str] | None = None
+    # Ids of this shape are customers' even before Persona has heard of them ("": only known customers are).
+    customer_id_pattern: str = ""
 
     @cached_property
     def key(self) -> str:
@@ -85,11 +88,14 @@ class Privacy:
     def _publish(self, name: str, payload: Any) -> None:
         self.publisher.publish([new_event(name, payload, context=CONTEXT, correlation_id=self.correlation_id)])
 
+    def _shaped_like_a_customer(self, subject_id: str) -> bool:
+        return bool(self.customer_id_pattern) and re.fullmatch(self.customer_id_pattern, subject_id) is not None
+
     # ------------------------------------------------------------ consent
     def check_session(self, subject_id: str, session: str | None, now: datetime) -> None:
-        """A known customer's consents are theirs alone: 401 without their session. A visitor's id (not known
-        as a customer) is the secret of their cookie and needs none."""
-        if self.store.is_customer(subject_id):
+        """A customer's consents are theirs alone: 401 without their session. A visitor's id (not known as a
+        customer, nor shaped like one) is the secret of their cookie and needs none."""
+        if self._shaped_like_a_customer(subject_id) or self.store.is_customer(subject_id):
             sessions.check(self.session_key, subject_id, session, now)
 
     def consent_view(self, subject_id: str) -> ConsentView:
@@ -155,7 +161,10 @@ class Privacy:
         recent = [at for at, _ in self.store.subject_request_times(body.subject_id) if now - at < requests.RATE_WINDOW]
         if len(recent) >= requests.RATE_LIMIT:
             raise TooManyRequests(f"At most {requests.RATE_LIMIT} requests per person per day; try again tomorrow.")
-        route = verification.route(self.store.contact_on_file(body.subject_id), body.contact, self.contact_key)
+        on_file = self.store.contact_on_file(body.subject_id)
+        if on_file is None and self._shaped_like_a_customer(body.subject_id):
+            on_file = verification.OnFile(body.subject_id, None)  # a customer not heard of yet: no address to check
+        route = verification.route(on_file, body.contact, self.contact_key)
         request = requests.new_request(body, now).model_copy(update={"verification": route})
         self.store.save_request(request)
         self.store.index_request(request)

@@ -29,6 +29,12 @@ class SessionKeySettings(PersonaSettings):
     session_keys_secret_name: str
 
 
+class CustomerIdSettings(PersonaSettings):
+    # Optional (`cdk deploy -c customer_id_pattern=...`): ids of this shape are customers' even before Persona
+    # has heard of them, so nobody can set their consents or file a request for them ahead of the customer.
+    customer_id_pattern: str = ""
+
+
 class OrchestrationSettings(PersonaSettings):
     # Set from the topology: every context that consumes PrivacyRequestAccepted.
     privacy_contexts: str = Field(min_length=1)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from functions.privacy.service import Privacy
-from functions.privacy.settings import BusSettings, ContactKeySettings, ExportsSettings, KeySettings, SessionKeySettings
+from functions.privacy.settings import (
+    BusSettings,
+    ContactKeySettings,
+    CustomerIdSettings,
+    ExportsSettings,
+    KeySettings,
+    SessionKeySettings,
+)
 from functions.privacy.store import privacy_store
 from shared import settings
 from shared.aws.events import EventPublisher
@@ -35,4 +42,4 @@ def _session_key() -> str:
 
 def privacy(correlation_id: str) -> Privacy:
     return Privacy(privacy_store(), _publisher(), _key, correlation_id, contact_key_source=_contact_key,
-                   session_key_source=_session_key)
+                   session_key_source=_session_key, customer_id_pattern=settings.load(CustomerIdSettings).customer_id_pattern)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -22,6 +24,7 @@ from infra.topology import TOPOLOGY, Grant, Topology
 
 WEB_BUCKET = "web"  # the bucket CloudFront serves
 ALARM_EMAIL_CONTEXT = "alarm_email"  # who is told when an alarm fires (an SNS e-mail subscription)
+CUSTOMER_ID_PATTERN_CONTEXT = "customer_id_pattern"  # e.g. ^C-[0-9]+$: the shape of the retailer's customer ids
 # Verification links (the public API) and the links the privacy team hands over after verifying someone (admin).
 SENDS_PRIVACY_LINKS = ("privacy_api", "privacy_admin")
 
@@ -121,6 +124,13 @@ class PersonaStack(Stack):
             CfnOutput(self, f"{table_id}-table-name", value=table.table_name, description=f"The live {table_id} table")
         for secret_id, secret in self.secrets.items():
             CfnOutput(self, f"{secret_id}-secret-name", value=secret.secret_name, description=f"The {secret_id} secret")
+        customer_ids = self.node.try_get_context(CUSTOMER_ID_PATTERN_CONTEXT)
+        if customer_ids:  # customers' ids before Persona hears of them (functions/privacy/settings.py)
+            try:
+                re.compile(customer_ids)
+            except re.error as exc:
+                raise ValueError(f"-c {CUSTOMER_ID_PATTERN_CONTEXT}={customer_ids!r} is not a regular expression: {exc}") from exc
+            self.functions["privacy_api"].add_environment("CUSTOMER_ID_PATTERN", customer_ids)
         alarm_email = self.node.try_get_context(ALARM_EMAIL_CONTEXT)
         if alarm_email:  # the address confirms the subscription from the first message AWS sends it
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))

@@ -81,6 +81,8 @@ def test_every_function_is_configured_from_the_topology(stack, template):
         if spec.id in ("privacy_api", "privacy_admin"):  # links in privacy messages point at the CloudFront site
             site = stack.resolve(stack.distribution.distribution_domain_name)
             expected["PERSONA_SITE_URL"] = {"Fn::Join": ["", ["https://", site]]}
+        if spec.id == "privacy_api":  # -c customer_id_pattern=... (the fixture's)
+            expected["CUSTOMER_ID_PATTERN"] = "^C-[0-9]+$"
         assert props["Environment"]["Variables"] == expected
 
 

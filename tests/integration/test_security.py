@@ -442,3 +442,19 @@ def test_a_customers_consents_need_their_session_a_visitors_do_not(aws):
     assert aws.api("GET", "/v1/consents/C-1001", headers=aws.signed_in("C-1001"))[0] == 200
     # A visitor's banner choice needs no session.
     assert aws.api("PUT", "/v1/consents/anon-5f2c9d", {**choice, "source": "banner"})[0] == 200
+
+
+def test_with_a_customer_id_pattern_an_id_not_heard_of_yet_is_a_customers(aws, monkeypatch):
+    """`-c customer_id_pattern=^C-[0-9]+$`: nobody can set a future customer's consents or file for them first."""
+    from shared import settings
+
+    monkeypatch.setenv("CUSTOMER_ID_PATTERN", "^C-[0-9]+$")
+    settings.reset()
+    choice = {"purposes": {"email_marketing": True}, "source": "banner", "policy_version": "v1"}
+    status, body = aws.api("PUT", "/v1/consents/C-5000", choice)
+    assert status == 401 and body["error"]["code"] == "session_required"
+    assert aws.api("PUT", "/v1/consents/C-5000", choice, headers=aws.signed_in("C-5000"))[0] == 200
+    assert aws.api("PUT", "/v1/consents/anon-5f2c9d", choice)[0] == 200  # a visitor's id: not of that shape
+    _, created = aws.api("POST", "/v1/privacy-requests", {"type": "erasure", "subject_id": "C-5000", "contact": "first@example.org"})
+    assert privacy_store().get_request(created["request_id"]).verification == "no_contact_on_file"
+    assert _outbox_for(aws, created["request_id"]) == []
