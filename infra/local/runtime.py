@@ -164,7 +164,10 @@ class LocalRuntime:
             event_bus=self.topology.bus,
         )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        (self.state_dir / STATE_FILE).write_text(json.dumps(asdict(self.endpoints), indent=2) + "\n")
+        # Written whole, then renamed: a client polling for the file never reads it half-written.
+        partial = self.state_dir / f".{STATE_FILE}.partial"
+        partial.write_text(json.dumps(asdict(self.endpoints), indent=2) + "\n")
+        partial.replace(self.state_dir / STATE_FILE)
         return self.endpoints
 
     def stop(self) -> None:
