@@ -61,11 +61,13 @@ class Privacy:
     # Signs verification tokens and pseudonymises proofs of erasure. Fetched on first use:
     # the consent routes (the storefront's) never need it, so they never wait for Secrets Manager.
     key_source: Callable[[], str]
-    correlation_id: str = "privacy"
     # Keys the fingerprints of e-mails on file (shared with profiles); only submitting a request needs it.
-    contact_key_source: Callable[[], str] | None = None
-    # Checks signed-in customers' storefront sessions (shared with the retailer's sign-in); the consent routes need it.
-    session_key_source: Callable[[], str] | None = None
+    contact_key_source: Callable[[], str]
+    # Checks signed-in customers' storefront sessions (shared with the retailer's sign-in); only a customer's
+    # consents need it. Each source reads its secret on first use, and a function without the grant fails
+    # there, naming the missing variable.
+    session_key_source: Callable[[], str]
+    correlation_id: str = "privacy"
     # Ids of this shape are customers' even before Persona has heard of them ("": only known customers are).
     customer_id_pattern: str = ""
 
@@ -75,14 +77,10 @@ class Privacy:
 
     @cached_property
     def contact_key(self) -> str:
-        if self.contact_key_source is None:
-            raise RuntimeError("this function holds no contact key")
         return self.contact_key_source()
 
     @cached_property
     def session_key(self) -> str:
-        if self.session_key_source is None:
-            raise RuntimeError("this function holds no session key")
         return self.session_key_source()
 
     def _publish(self, name: str, payload: Any) -> None:

@@ -41,5 +41,5 @@ def _session_key() -> str:
 
 
 def privacy(correlation_id: str) -> Privacy:
-    return Privacy(privacy_store(), _publisher(), _key, correlation_id, contact_key_source=_contact_key,
-                   session_key_source=_session_key, customer_id_pattern=settings.load(CustomerIdSettings).customer_id_pattern)
+    return Privacy(privacy_store(), _publisher(), key_source=_key, contact_key_source=_contact_key, session_key_source=_session_key,
+                   correlation_id=correlation_id, customer_id_pattern=settings.load(CustomerIdSettings).customer_id_pattern)
