@@ -36,12 +36,15 @@ def resolvers_of(module_name: str) -> list[Any]:
 def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    admin = {(r.method.lower(), r.path) for r in topology.routes if r.auth == "admin"}
+    auth = {(r.method.lower(), r.path): r.auth for r in topology.routes}
     wanted = {(r.method.lower(), r.path): r.function for r in topology.routes}
     for function in topology.functions:
         if not any(r.function == function.id for r in topology.routes):
             continue
         for resolver in resolvers_of(function.module):
+            # Public routes that act for a person declare the caller dependency (shared.api.caller).
+            with_caller = {(r.method.lower(), r.openapi_path) for r in (*resolver._static_routes, *resolver._dynamic_routes)
+                           if r.has_dependencies}
             spec = resolver.get_openapi_schema(title=TITLE, version=VERSION).model_dump(
                 by_alias=True, exclude_none=True, mode="json"
             )
@@ -52,8 +55,9 @@ def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
                     if wanted.get((method, path)) != function.id:
                         continue
                     _errors_are_400(operation)
-                    if (method, path) in admin:
-                        operation["security"] = [{"staffIdToken": []}, {"localApiKey": []}]
+                    kind = auth[(method, path)]
+                    if kind != "public" or (method, path) in with_caller:
+                        operation["security"] = _SECURITY[kind]
                     paths.setdefault(path, {})[method] = operation
     schemas.update(_model_schemas([ErrorResponse]))
     for unused in ("HTTPValidationError", "ValidationError"):  # Powertools' 422 shapes, replaced by ours
@@ -63,7 +67,9 @@ def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
         "info": {
             "title": TITLE,
             "version": VERSION,
-            "description": "Public routes are called by the storefront. Admin routes need a staff member's "
+            "description": "Public routes are called by the storefront under the trust model of shared/trust.py: a "
+            "visitor's anonymous id is the secret of their cookie, a customer is proven by `X-Persona-Session`, the "
+            "retailer's backend calls the `/v1/server/` routes (IAM-signed; the local server key locally). Admin routes need a staff member's "
             "Cognito ID token (Authorization header; the dashboard signs in through the user pool's hosted UI) "
             "in AWS and the `x-api-key` printed by `make up` in the local runtime. Errors are "
             '`{"error": {"code", "message", "details"}}` with a 4xx status.',
@@ -76,6 +82,14 @@ def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
                 "staffIdToken": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "cognito_user_pools",
                                  "description": "The ID token of a user of the persona-staff Cognito user pool, as is (no Bearer prefix)"},
                 "localApiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"},
+                "storefrontSession": {"type": "apiKey", "name": "X-Persona-Session", "in": "header",
+                                      "description": "A signed-in customer's session, signed by the retailer's sign-in "
+                                      "(shared/sessions.py); a visitor needs none (their anonymous id is the secret)"},
+                "backendIam": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4",
+                               "description": "The retailer's backend: a request signed with AWS Signature Version 4 by a "
+                               "role allowed execute-api:Invoke on /v1/server/*"},
+                "localServerKey": {"type": "apiKey", "name": "x-persona-server-key", "in": "header",
+                                   "description": "The local runtime's stand-in for the backend's IAM signature (printed by `make up`)"},
             },
         },
     }
@@ -86,6 +100,14 @@ def _model_schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
         return {}
     _, top = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
     return top.get("$defs", {})
+
+
+# Who may call a route (shared/trust.py): public routes optionally carry a customer's session.
+_SECURITY: dict[str, list[dict[str, list]]] = {
+    "admin": [{"staffIdToken": []}, {"localApiKey": []}],
+    "server": [{"backendIam": []}, {"localServerKey": []}],
+    "public": [{}, {"storefrontSession": []}],
+}
 
 
 def _errors_are_400(operation: dict[str, Any]) -> None:

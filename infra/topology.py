@@ -19,7 +19,8 @@ from typing import Literal
 
 Access = Literal["read", "write", "read_write", "put"]
 ResourceKind = Literal["table", "bucket", "bus", "queue", "secret"]
-AuthMode = Literal["public", "admin"]
+# public: the storefront (shared/trust.py); admin: staff; server: the retailer's backend (IAM in AWS, the local server key).
+AuthMode = Literal["public", "admin", "server"]
 
 EVENT_SOURCE_PREFIX = "persona."
 PRIVACY_REQUEST_EVENT = "PrivacyRequestAccepted"
@@ -301,6 +302,8 @@ _BUS = Grant("bus", "persona", "put")
 _PRIVACY_KEYS = Grant("secret", "privacy_keys", "read")
 # Fingerprints of e-mails on file: profiles computes them, privacy compares a requester's address.
 _CONTACT_KEYS = Grant("secret", "contact_keys", "read")
+# Checks signed-in customers' storefront sessions: every public function that acts for a customer (shared/trust.py).
+_SESSION_KEYS = Grant("secret", "session_keys", "read")
 _RECOMMEND_RW = Grant("table", "recommend", "read_write")
 _EXPERIMENTS_RW = Grant("table", "experiments", "read_write")
 _RESULTS_RW = Grant("table", "results", "read_write")
@@ -325,7 +328,7 @@ TOPOLOGY = Topology(
             description="Event collection API: validates tracking batches, publishes InteractionRecorded",
             memory_mb=512,
             reserved_concurrency=50,  # storefront traffic must not starve the rest of the account
-            grants=(Grant("bus", "persona", "put"),),
+            grants=(Grant("bus", "persona", "put"), _SESSION_KEYS),
         ),
         Function(
             id="profiles_admin",
@@ -396,7 +399,7 @@ TOPOLOGY = Topology(
             bundle="privacy",
             # Writes the corrected values of a rectification when it is verified (read by profiles).
             grants=(_PRIVACY_RW, _BUS, Grant("bucket", "exports", "read"), Grant("bucket", "exports", "write"), _PRIVACY_KEYS,
-                    _CONTACT_KEYS, Grant("secret", "session_keys", "read")),
+                    _CONTACT_KEYS, _SESSION_KEYS),
         ),
         Function(
             id="privacy_admin",
@@ -449,7 +452,7 @@ TOPOLOGY = Topology(
             bundle="recommend",
             memory_mb=1024,  # CPU scales with memory: scoring and the model load are CPU-bound
             reserved_concurrency=50,
-            grants=(_RECOMMEND_RW, Grant("bucket", "models", "read")),
+            grants=(_RECOMMEND_RW, Grant("bucket", "models", "read"), _SESSION_KEYS),
             env=(_HOLDOUT,),
         ),
         Function(
@@ -489,7 +492,7 @@ TOPOLOGY = Topology(
             description="Assignments: sticky, GrowthBook-compatible variants of running experiments; logs first exposures",
             memory_mb=512,
             reserved_concurrency=50,
-            grants=(_EXPERIMENTS_RW, _BUS),
+            grants=(_EXPERIMENTS_RW, _BUS, _SESSION_KEYS),
             env=(_HOLDOUT,),
         ),
         Function(
@@ -558,6 +561,7 @@ TOPOLOGY = Topology(
         Route("GET", "/healthz", "platform_api"),
         Route("GET", "/v1/openapi.json", "platform_api"),
         Route("POST", "/v1/events", "profiles_collect"),
+        Route("POST", "/v1/server/events", "profiles_collect", auth="server"),
         Route("GET", "/v1/profiles/{profile_id}", "profiles_admin", auth="admin"),
         Route("GET", "/v1/segments", "profiles_admin", auth="admin"),
         Route("GET", "/v1/quality", "profiles_admin", auth="admin"),
@@ -577,6 +581,7 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/privacy-requests/{request_id}/audit", "privacy_admin", auth="admin"),
         Route("GET", "/v1/privacy-outbox", "privacy_admin", auth="admin"),
         Route("GET", "/v1/recommendations", "recommend_api"),
+        Route("GET", "/v1/server/recommendations", "recommend_api", auth="server"),
         Route("GET", "/v1/models", "recommend_admin", auth="admin"),
         Route("GET", "/v1/catalog", "recommend_catalog"),
         Route("GET", "/v1/catalog/{item_id}", "recommend_catalog"),
@@ -725,7 +730,7 @@ TOPOLOGY = Topology(
     secrets=(
         Secret(id="privacy_keys", context="privacy", purpose="Signs verification tokens; keys pseudonyms in proofs of erasure"),
         Secret(id="profiles_keys", context="profiles", purpose="Keys the hashed identifiers of the CRM-import suppression list"),
-        Secret(id="session_keys", context="privacy",
+        Secret(id="session_keys", context="privacy", shared_with=("profiles", "recommend", "experiments"),
                purpose="Signs signed-in customers' storefront sessions (the retailer's sign-in holds it too)"),
         Secret(id="contact_keys", context="privacy", shared_with=("profiles",),
                purpose="Keys the fingerprints of customers' e-mails on file (profiles writes them, privacy compares)"),

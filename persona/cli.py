@@ -55,6 +55,7 @@ def _up(args: argparse.Namespace) -> int:
                     f"  OpenAPI         {endpoints.api_url}/v1/openapi.json",
                     f"  AWS endpoint    {endpoints.aws_endpoint_url}   (aws --endpoint-url {endpoints.aws_endpoint_url} dynamodb list-tables)",
                     f"  admin API key   {endpoints.admin_api_key}   (header x-api-key)",
+                    f"  server key      {endpoints.server_key}   (header x-persona-server-key: the retailer's backend, /v1/server/*)",
                     f"  state           {Path(args.state_dir) / 'local.json'}",
                     "persona: running; Ctrl-C stops it.",
                 ]

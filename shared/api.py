@@ -11,15 +11,20 @@ from __future__ import annotations
 import base64
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
 
+from shared import settings, signing
 from shared.aws.failures import error_code, is_retryable
-from shared.errors import DomainError, error_body
+from shared.errors import DomainError, Unauthorized, error_body
+from shared.sessions import SESSION_HEADER
+from shared.trust import BACKEND_PATH_PREFIX, Caller
 
 class ErrorDetail(BaseModel):
     code: str
@@ -146,3 +151,29 @@ def correlation_id(app: APIGatewayRestResolver) -> str:
     """The caller's `x-correlation-id` if it sent one, else API Gateway's request id."""
     event = app.current_event
     return event.headers.get("x-correlation-id") or event.request_context.request_id
+
+
+class SessionKeySettings(settings.PersonaSettings):
+    session_keys_secret_name: str
+
+
+def _session_key() -> str:
+    from shared.aws.secrets import secret_value  # cached per container; read only when a session is sent
+
+    return secret_value(settings.load(SessionKeySettings).session_keys_secret_name)
+
+
+def caller(request: Request) -> Caller:
+    """The caller of a public route under the trust model (shared/trust.py). Every public route that acts
+    for a person declares it: `who: Annotated[Caller, Depends(caller)]`.
+
+    The backend is whoever API Gateway let through an IAM-signed `/v1/server/` route: it writes the
+    signer's ARN into the request context, which no caller can set (the local gateway does the same
+    after checking the local server key). A session must at least look like one: a malformed one is a 401."""
+    event = request.resolved_event
+    session = event.get_header_value(SESSION_HEADER, case_sensitive=False) or None
+    if session is not None and not signing.well_formed(session):
+        raise Unauthorized("This session is not one the shop's sign-in gives: sign in again.", code="invalid_session")
+    identity = event.request_context.identity
+    backend = bool(identity.user_arn) and event.resource.startswith(BACKEND_PATH_PREFIX)
+    return Caller(now=datetime.now(UTC), session=session, backend=backend, session_key=_session_key)

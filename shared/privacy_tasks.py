@@ -9,6 +9,7 @@ consume `PrivacyRequestAccepted`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -28,6 +29,12 @@ class PrivacyRequestAccepted(BaseModel):
         default=None, description="rectification: exports-bucket key of the corrected values (personal data never travels in an event)")
     objection: Objection | None = None
     accepted_at: datetime
+    identifiers: list[str] = Field(default_factory=list, description="Every id the request covers, fixed when it was verified: "
+                                   "a link that appears later is not followed (empty only in requests accepted before it existed)")
+
+    def covered(self, linked: Callable[[str], set[str]]) -> set[str]:
+        """The ids to act on: those fixed at verification; `linked(subject)` only for older requests without them."""
+        return set(self.identifiers) if self.identifiers else linked(self.subject_id)
 
 
 class PrivacyTaskCompleted(BaseModel):

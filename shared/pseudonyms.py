@@ -12,8 +12,11 @@ import hmac
 
 
 def normalise(identifier: str) -> str:
-    """E-mail addresses and ids compare case- and whitespace-insensitively."""
-    return identifier.strip().lower()
+    """The one normal form of an identifier, wherever it is hashed (suppression list, proofs, copy-back): e-mail
+    addresses compare case-insensitively, ids exactly (`c-1001` is not `C-1001`: a visitor id erased in lower case
+    must not suppress a customer's); surrounding whitespace never counts."""
+    stripped = identifier.strip()
+    return stripped.lower() if "@" in stripped else stripped
 
 
 def pseudonym(identifier: str, key: str) -> str:

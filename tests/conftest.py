@@ -46,3 +46,11 @@ def _isolated_aws(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 def load_event(name: str) -> dict:
     """A sample Lambda event from `events/` (one JSON file per source and case)."""
     return json.loads((EVENTS_DIR / name).read_text())
+
+
+def visitor(name: str) -> str:
+    """A visitor id for tests that go through the public API: it must be a secret (shared/trust.py), so a readable
+    name becomes a long, random-looking id, the same in every run (`anon-anna` -> `anon-anna-<32 hex digits>`)."""
+    import hashlib
+
+    return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:32]}"

@@ -68,7 +68,7 @@ def _act_on_request(record: SQSRecord) -> None:
     envelope = envelope_from_body(record.body)
     accepted = PrivacyRequestAccepted.model_validate(envelope.data)
     store = experiments_store()
-    subject_ids = store.identifiers(accepted.subject_id)
+    subject_ids = accepted.covered(store.identifiers)
     exports = ObjectStore(settings.load(ExportsSettings).exports_bucket_name)
     outcome = carry_out(accepted, "experiments", export=lambda: store.subject_export(subject_ids),
                         erase=lambda: store.erase(subject_ids),

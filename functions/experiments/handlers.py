@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,8 +21,10 @@ from functions.experiments.schemas import (
 )
 from functions.experiments.store import experiments_store
 from functions.experiments.wiring import assigner, publisher
-from shared.api import build_resolver, correlation_id
+from shared.api import build_resolver, caller, correlation_id
+from shared.errors import BadRequest
 from shared.observability import for_service
+from shared.trust import VISITOR_ID_RULE, Caller, is_visitor_id
 
 obs = for_service("experiments")
 logger = obs.logger
@@ -44,10 +46,18 @@ api_app = build_resolver(logger)
     description="Deterministic and sticky (GrowthBook-compatible hashing; the first exposure is recorded and wins "
     "afterwards). A unit in the global holdout, without analytics consent, or restricted is in no experiment "
     "(`excluded_reason`); targeting on segments needs personalization consent. The first exposure per unit and "
-    "experiment publishes ExposureLogged.",
+    "experiment publishes ExposureLogged. `user_id` counts only with that customer's `X-Persona-Session`: without it "
+    "the caller is the visitor `anonymous_id` says (or an unknown visitor, in no experiment), whether the customer "
+    "id exists or not; nothing is recorded for an id the caller did not prove.",
     tags=["experiments"],
 )
-def post_assignments(request: Annotated[AssignmentRequest, Body()]) -> AssignmentResponse:
+def post_assignments(request: Annotated[AssignmentRequest, Body()], who: Annotated[Caller, Depends(caller)]) -> AssignmentResponse:
+    if request.anonymous_id and not is_visitor_id(request.anonymous_id):
+        raise BadRequest(VISITOR_ID_RULE, code="invalid_anonymous_id")
+    if request.user_id and not who.proves(request.user_id):
+        request = request.model_copy(update={"user_id": None})  # served as the visitor they are
+    if not (request.user_id or request.anonymous_id):
+        return AssignmentResponse(unit_id=None, holdout=False, excluded_reason="unknown_visitor", assignments=[])
     return assigner().assign(request, _now(), correlation_id(api_app))
 
 

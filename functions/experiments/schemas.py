@@ -172,7 +172,8 @@ class Skipped(BaseModel):
 
 
 class AssignmentResponse(BaseModel):
-    unit_id: str = Field(description="What was hashed: the customer id once known, else the anonymous id")
+    unit_id: str | None = Field(description="What was hashed: the customer id once proven, else the anonymous id (none "
+                                "for a caller who proved nobody)")
     holdout: bool = Field(description="In the global holdout: no experiment, no personalization, ever")
     excluded_reason: Literal["holdout", "no_consent", "unknown_visitor", "restricted"] | None = Field(
         default=None, description="Why the unit is in no experiment at all (show the default experience)")

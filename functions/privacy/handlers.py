@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -29,9 +29,10 @@ from functions.privacy.schemas import (
 from functions.privacy.settings import OrchestrationSettings, SiteSettings
 from functions.privacy.wiring import exports, privacy
 from shared import settings
-from shared.api import build_resolver, correlation_id
+from shared.api import build_resolver, caller, correlation_id
 from shared.errors import NotFound
 from shared.observability import for_service
+from shared.trust import Caller
 
 obs = for_service("privacy")
 logger = obs.logger
@@ -47,17 +48,17 @@ def _now() -> datetime:
 api_app = build_resolver(logger)
 
 
-# A customer's consents need their storefront session (functions/privacy/sessions.py); a visitor's do not.
-Session = Annotated[str | None, Header(max_length=512, description="A signed-in customer's session, signed by the retailer's sign-in "
-                                       "(functions/privacy/sessions.py); not needed for an anonymous visitor's id")]
-CUSTOMER_SESSION = {401: {"description": "A known customer's consents without a valid X-Persona-Session"}}
+# A customer's consents need their storefront session (shared/sessions.py); a visitor's id is the secret of their cookie.
+Who = Annotated[Caller, Depends(caller)]
+CUSTOMER_SESSION = {401: {"description": "Not a visitor's secret id, without that customer's X-Persona-Session (known or not: "
+                          "the answer does not tell whether a customer id exists)"}}
 
 
 @api_app.get("/v1/consents/<subject_id>", summary="A person's consent per purpose, with history", tags=["privacy"],
              responses=CUSTOMER_SESSION)
-def get_consents(subject_id: Annotated[SubjectId, Path()], x_persona_session: Session = None) -> ConsentView:
+def get_consents(subject_id: Annotated[SubjectId, Path()], who: Who) -> ConsentView:
     service = privacy(correlation_id(api_app))
-    service.check_session(subject_id, x_persona_session, _now())
+    service.check_caller(subject_id, who)
     return service.consent_view(subject_id)
 
 
@@ -66,14 +67,14 @@ def get_consents(subject_id: Annotated[SubjectId, Path()], x_persona_session: Se
     summary="Give or withdraw consent",
     description="Per purpose (true grants, false withdraws) and/or an IAB TCF v2 string, with the source and policy "
     "version. Every choice is appended to the history; ConsentChanged is published when what the data may be used for changes. "
-    "A known customer's consents need their storefront session (`X-Persona-Session`).",
+    "A customer's consents need their storefront session (`X-Persona-Session`); a visitor's id must be the storefront's "
+    "random visitor id.",
     tags=["privacy"],
     responses=CUSTOMER_SESSION,
 )
-def put_consents(subject_id: Annotated[SubjectId, Path()], update: Annotated[ConsentUpdate, Body()],
-                 x_persona_session: Session = None) -> ConsentView:
+def put_consents(subject_id: Annotated[SubjectId, Path()], update: Annotated[ConsentUpdate, Body()], who: Who) -> ConsentView:
     service, now = privacy(correlation_id(api_app)), _now()
-    service.check_session(subject_id, x_persona_session, now)
+    service.check_caller(subject_id, who)
     return service.update_consent(subject_id, update, now)
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.privacy.schemas import Extension, PrivacyRequest, PrivacyRequestIn, TaskState
+from shared.csv_cells import safe_cell
 from shared.errors import Conflict
 from shared.privacy_tasks import PrivacyTaskCompleted
 
@@ -68,10 +69,11 @@ def flag(request: PrivacyRequest, now: datetime) -> str | None:
     return "at_risk" if request.due_at - now <= AT_RISK_WITHIN else "on_track"
 
 
-def verified(request: PrivacyRequest, contexts: list[str], now: datetime) -> PrivacyRequest:
-    """Verified: every context that holds personal data gets a task."""
+def verified(request: PrivacyRequest, contexts: list[str], now: datetime, identifiers: list[str]) -> PrivacyRequest:
+    """Verified: every context that holds personal data gets a task, about exactly these ids."""
     return request.model_copy(update={
         "status": "in_progress", "verified_at": now, "last_published_at": now, "tasks": {c: TaskState() for c in contexts},
+        "identifiers": identifiers,
     })
 
 
@@ -104,7 +106,8 @@ def completed(request: PrivacyRequest, now: datetime, *, export_key: str | None 
 
 def pseudonymised(request: PrivacyRequest, subject_pseudonym: str) -> PrivacyRequest:
     """What an erasure keeps of its own request: no identifier, no contact, no corrections."""
-    return request.model_copy(update={"subject_id": subject_pseudonym, "contact": None, "corrections": None})
+    return request.model_copy(update={"subject_id": subject_pseudonym, "contact": None, "corrections": None,
+                                      "customer_id": None, "identifiers": []})
 
 
 def bundle(request: PrivacyRequest, parts: dict[str, dict[str, list[dict[str, Any]]]], now: datetime) -> bytes:
@@ -127,11 +130,15 @@ def bundle(request: PrivacyRequest, parts: dict[str, dict[str, list[dict[str, An
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
+    """One table as CSV; every cell (and column name) that a spreadsheet would run as a formula is escaped."""
     columns = sorted({name for row in rows for name in row})
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns)
-    writer.writeheader()
+    writer = csv.writer(text)
+    writer.writerow([safe_cell(c) for c in columns])
     for row in rows:
-        writer.writerow({k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v, default=str, sort_keys=True)
-                         for k, v in row.items()})
+        writer.writerow([safe_cell(_cell(row.get(c))) for c in columns])
     return text.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool)) or value is None else json.dumps(value, default=str, sort_keys=True)

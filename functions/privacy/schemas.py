@@ -44,6 +44,8 @@ class ConsentRecord(BaseModel):
     at: datetime
     source: ConsentSource
     policy_version: str | None = None
+    carried_from: str | None = Field(default=None, description="A choice the customer made as an anonymous visitor before "
+                                     "signing in: that visitor's id (carried over on a proven link only)")
 
 
 class ConsentView(BaseModel):
@@ -118,6 +120,10 @@ class PrivacyRequest(BaseModel):
     verification: VerificationRoute | None = Field(
         default=None, description="link_sent: to the typed address (a visitor) or to the matching address on file (a customer); "
         "contact_not_on_file / no_contact_on_file: no link was sent, the privacy team verifies the person (staff verification)")
+    customer_id: str | None = Field(default=None, description="The customer the request was about when received (the subject "
+                                    "or the customer its id was linked to); None: an anonymous visitor's own id")
+    identifiers: list[str] = Field(default_factory=list, description="Fixed at verification: every id the request covers "
+                                   "(a visitor's own id; a customer and the anonymous ids proven theirs by then)")
 
 
 class RequestCreated(BaseModel):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Protocol
 
-from functions.privacy import consent, requests, sessions, verification
+from functions.privacy import consent, requests, verification
 from functions.privacy.schemas import (
     ConsentRecord,
     ConsentSignal,
@@ -34,6 +34,7 @@ from shared.envelope import EventEnvelope, new_event
 from shared.errors import Conflict, NotFound, TooManyRequests
 from shared.privacy_tasks import EXPORTING, PrivacyRequestAccepted, PrivacyTaskCompleted, corrections_key, part_key
 from shared.pseudonyms import pseudonym
+from shared.trust import Caller, is_visitor_id
 
 CONTEXT = "privacy"
 DOWNLOAD_URL_LIFETIME_S = 15 * 60
@@ -63,10 +64,6 @@ class Privacy:
     key_source: Callable[[], str]
     # Keys the fingerprints of e-mails on file (shared with profiles); only submitting a request needs it.
     contact_key_source: Callable[[], str]
-    # Checks signed-in customers' storefront sessions (shared with the retailer's sign-in); only a customer's
-    # consents need it. Each source reads its secret on first use, and a function without the grant fails
-    # there, naming the missing variable.
-    session_key_source: Callable[[], str]
     correlation_id: str = "privacy"
     # Ids of this shape are customers' even before Persona has heard of them ("": only known customers are).
     customer_id_pattern: str = ""
@@ -79,22 +76,27 @@ class Privacy:
     def contact_key(self) -> str:
         return self.contact_key_source()
 
-    @cached_property
-    def session_key(self) -> str:
-        return self.session_key_source()
-
     def _publish(self, name: str, payload: Any) -> None:
         self.publisher.publish([new_event(name, payload, context=CONTEXT, correlation_id=self.correlation_id)])
 
     def _shaped_like_a_customer(self, subject_id: str) -> bool:
         return bool(self.customer_id_pattern) and re.fullmatch(self.customer_id_pattern, subject_id) is not None
 
+    def _visitor(self, subject_id: str) -> bool:
+        """Is the id an anonymous visitor's, the bearer secret of their cookie? Not when it is too simple to be a
+        secret (anyone could type it: it is treated as a customer's, known or not), shaped like a customer id, or
+        known as a customer."""
+        return is_visitor_id(subject_id) and not self._shaped_like_a_customer(subject_id) and not self.store.is_customer(subject_id)
+
     # ------------------------------------------------------------ consent
-    def check_session(self, subject_id: str, session: str | None, now: datetime) -> None:
-        """A customer's consents are theirs alone: 401 without their session. A visitor's id (not known as a
-        customer, nor shaped like one) is the secret of their cookie and needs none."""
-        if self._shaped_like_a_customer(subject_id) or self.store.is_customer(subject_id):
-            sessions.check(self.session_key, subject_id, session, now)
+    def check_caller(self, subject_id: str, caller: Caller) -> None:
+        """A customer's consents are theirs alone: 401 without their session. A visitor's id is the secret of their
+        cookie and needs none. Any id that is not a visitor's secret needs a session, known or not, so the answer
+        never tells whether a customer id exists."""
+        if caller.session_state(subject_id) == "valid":
+            return
+        if not self._visitor(subject_id):
+            caller.require(subject_id)
 
     def consent_view(self, subject_id: str) -> ConsentView:
         current, restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
@@ -128,7 +130,9 @@ class Privacy:
         if visitor is None:
             return 0
         customer, _, _ = self.store.consent_state(customer_id) or ({}, False, [])
-        carried = [r for p, r in visitor[0].items() if p not in customer]
+        # IdentityLinked comes only from a proven link (identify with the customer's session, shared/trust.py);
+        # the history says where each carried choice was made.
+        carried = [r.model_copy(update={"carried_from": anonymous_id}) for p, r in visitor[0].items() if p not in customer]
         if carried:
             self.record_consent(customer_id, carried, now)
         return len(carried)
@@ -160,10 +164,11 @@ class Privacy:
         if len(recent) >= requests.RATE_LIMIT:
             raise TooManyRequests(f"At most {requests.RATE_LIMIT} requests per person per day; try again tomorrow.")
         on_file = self.store.contact_on_file(body.subject_id)
-        if on_file is None and self._shaped_like_a_customer(body.subject_id):
+        if on_file is None and not self._visitor(body.subject_id):
             on_file = verification.OnFile(body.subject_id, None)  # a customer not heard of yet: no address to check
         route = verification.route(on_file, body.contact, self.contact_key)
-        request = requests.new_request(body, now).model_copy(update={"verification": route})
+        request = requests.new_request(body, now).model_copy(update={
+            "verification": route, "customer_id": on_file.customer_id if on_file else None})
         self.store.save_request(request)
         self.store.index_request(request)
         if route == "link_sent":
@@ -186,7 +191,7 @@ class Privacy:
         request = self._request(request_id)
         if request.status != "pending_verification":
             raise Conflict(f"The request is {request.status.replace('_', ' ')}, not waiting for verification.", code="not_pending")
-        request = requests.verified(request, contexts, now).model_copy(update={"verification": "by_staff"})
+        request = requests.verified(request, contexts, now, self._covered(request)).model_copy(update={"verification": "by_staff"})
         self.store.save_request(request)
         self.store.audit(request_id, "verified_by_staff", now, contexts=contexts, note=body.note)
         self._accept(request, now, exports)
@@ -213,11 +218,18 @@ class Privacy:
         verification.check(self.key, request_id, token, now)
         if request.status != "pending_verification":
             return _status_view(request, None)  # verifying twice changes nothing
-        request = requests.verified(request, contexts, now)
+        request = requests.verified(request, contexts, now, self._covered(request))
         self.store.save_request(request)
         self.store.audit(request_id, "verified", now, contexts=contexts)
         self._accept(request, now, exports)
         return _status_view(request, None)
+
+    def _covered(self, request: PrivacyRequest) -> list[str]:
+        """What a request covers, fixed when it is verified: a visitor's request its own id only (a link made
+        since is not followed); a customer's the customer and the anonymous ids proven theirs by now."""
+        if request.customer_id is None:
+            return [request.subject_id]
+        return [request.customer_id, *sorted(self.store.links.identifiers(request.customer_id) - {request.customer_id})]
 
     def _accept(self, request: PrivacyRequest, now: datetime, exports: Exports) -> None:
         """Publish the request to every context. Corrected values are personal data: they wait in the exports
@@ -227,8 +239,8 @@ class Privacy:
             key = corrections_key(request.request_id)
             exports.put(key, json.dumps(request.corrections).encode(), content_type="application/json")
         self._publish("PrivacyRequestAccepted", PrivacyRequestAccepted(
-            request_id=request.request_id, type=request.type, subject_id=request.subject_id, corrections_key=key,
-            objection=request.objection, accepted_at=now))
+            request_id=request.request_id, type=request.type, subject_id=request.customer_id or request.subject_id,
+            corrections_key=key, objection=request.objection, accepted_at=now, identifiers=request.identifiers))
 
     def task_completed(self, done: PrivacyTaskCompleted, now: datetime, exports: Exports) -> PrivacyRequest | None:
         request = self.store.get_request(done.request_id)

@@ -25,10 +25,6 @@ class ContactKeySettings(PersonaSettings):
     contact_keys_secret_name: str
 
 
-class SessionKeySettings(PersonaSettings):
-    session_keys_secret_name: str
-
-
 class CustomerIdSettings(PersonaSettings):
     # Optional (`cdk deploy -c customer_id_pattern=...`): ids of this shape are customers' even before Persona
     # has heard of them, so nobody can set their consents or file a request for them ahead of the customer.

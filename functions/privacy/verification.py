@@ -11,7 +11,7 @@ import hmac
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from functions.privacy import signing
+from shared import signing
 from functions.privacy.schemas import VerificationRoute
 from shared.contacts import fingerprint
 from shared.errors import Forbidden, Gone

@@ -9,7 +9,6 @@ from functions.privacy.settings import (
     CustomerIdSettings,
     ExportsSettings,
     KeySettings,
-    SessionKeySettings,
 )
 from functions.privacy.store import privacy_store
 from shared import settings
@@ -36,10 +35,6 @@ def _contact_key() -> str:
     return secret_value(settings.load(ContactKeySettings).contact_keys_secret_name)
 
 
-def _session_key() -> str:
-    return secret_value(settings.load(SessionKeySettings).session_keys_secret_name)
-
-
 def privacy(correlation_id: str) -> Privacy:
-    return Privacy(privacy_store(), _publisher(), key_source=_key, contact_key_source=_contact_key, session_key_source=_session_key,
+    return Privacy(privacy_store(), _publisher(), key_source=_key, contact_key_source=_contact_key,
                    correlation_id=correlation_id, customer_id_pattern=settings.load(CustomerIdSettings).customer_id_pattern)

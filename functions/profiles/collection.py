@@ -1,4 +1,5 @@
-"""Event collection: validate a tracking batch item by item, turn it into events."""
+"""Event collection: validate a tracking batch item by item, admit what the caller may send (shared/trust.py),
+turn it into events."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from functions.profiles.schemas import ConversionRecorded, InteractionRecorded, Rejection, TrackingEvent
 from shared.envelope import EventEnvelope, derived_event_id, new_event
+from shared.trust import VISITOR_ID_RULE, Caller, is_visitor_id
 
 CONTEXT = "profiles"
 
@@ -24,15 +26,50 @@ def _messages(error: ValidationError) -> list[str]:
     return out
 
 
-def validate_events(raw_events: Iterable[Any]) -> tuple[list[TrackingEvent], list[Rejection]]:
+CUSTOMER_PROOF = ("customer_id needs that customer's X-Persona-Session (the shop's sign-in gives it) or the retailer's "
+                  "backend (/v1/server/events)")
+UNSUBSCRIBE_PROOF = CUSTOMER_PROOF + ", or the one-click unsubscribe_token of the customer's e-mail"
+PURCHASE_AS_PAGE_VIEW = ("recorded as a view of the order page: purchases carry their value only from the retailer's "
+                         "backend (/v1/server/events)")
+
+
+def admit(event: TrackingEvent, caller: Caller) -> tuple[TrackingEvent | None, str | None]:
+    """What of the event the caller may send: (the event to record or None, why it was refused or changed).
+
+    A visitor's id must be a secret (not guessable), a customer id needs proof, and revenue comes only from
+    the backend: a storefront purchase is kept as a view of the order page, without a value."""
+    if event.anonymous_id and not is_visitor_id(event.anonymous_id):
+        return None, VISITOR_ID_RULE
+    if event.customer_id:
+        if event.type == "unsubscribe":
+            if not caller.may_unsubscribe(event.customer_id, event.unsubscribe_token):
+                return None, UNSUBSCRIBE_PROOF
+        elif not caller.proves(event.customer_id):
+            return None, CUSTOMER_PROOF
+    if event.type == "purchase" and not caller.backend:
+        return event.model_copy(update={"type": "page_view", "value": None, "currency": None}), PURCHASE_AS_PAGE_VIEW
+    return event, None
+
+
+def validate_events(raw_events: Iterable[Any], caller: Caller) -> tuple[list[TrackingEvent], list[Rejection], list[Rejection]]:
+    """(accepted events, rejected items, items accepted with a change), each item with its index and reasons."""
     accepted: list[TrackingEvent] = []
     rejected: list[Rejection] = []
+    changed: list[Rejection] = []
     for index, raw in enumerate(raw_events):
         try:
-            accepted.append(TrackingEvent.model_validate(raw))
+            event = TrackingEvent.model_validate(raw)
         except ValidationError as exc:
             rejected.append(Rejection(index=index, errors=_messages(exc)))
-    return accepted, rejected
+            continue
+        admitted, reason = admit(event, caller)
+        if admitted is None:
+            rejected.append(Rejection(index=index, errors=[reason or "refused"]))
+            continue
+        accepted.append(admitted)
+        if reason:
+            changed.append(Rejection(index=index, errors=[reason]))
+    return accepted, rejected, changed
 
 
 def content_id(event: TrackingEvent) -> str:

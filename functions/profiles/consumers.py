@@ -50,11 +50,12 @@ def _count_interaction(record: SQSRecord) -> None:
     # A redelivered message may have written (linked, counted) and then failed to publish what
     # follows: it publishes again, as does any identify. Consumers of both events are idempotent.
     redelivered = int(record.attributes.approximate_receive_count or 1) > 1
-    if anonymous_id and customer_id:
-        # An event that carries both ids identifies the visitor.
-        if store.link(anonymous_id, customer_id, now) or interaction.type == "identify" or redelivered:
-            linked = IdentityLinked(anonymous_id=anonymous_id, customer_id=store.resolve(anonymous_id), linked_at=now)
-            _publisher().publish([new_event("IdentityLinked", linked, context="profiles", correlation_id=correlation_id)])
+    if interaction.type == "identify" and anonymous_id and customer_id:
+        # Only identify links, and the collection API admitted it only with the customer's session or from the
+        # backend (shared/trust.py): another event naming both ids links nothing.
+        store.link(anonymous_id, customer_id, now)
+        linked = IdentityLinked(anonymous_id=anonymous_id, customer_id=store.resolve(anonymous_id), linked_at=now)
+        _publisher().publish([new_event("IdentityLinked", linked, context="profiles", correlation_id=correlation_id)])
     profile_id = customer_id or store.resolve(anonymous_id)
     counted = store.count_interaction(interaction, profile_id, now)
     if counted:
@@ -319,18 +320,19 @@ def _act_on_request(record: SQSRecord) -> None:
         return
     accepted = PrivacyRequestAccepted.model_validate(envelope.data)
     store, now = profile_store(), _now()
+    covered = accepted.covered(store.identifiers)
     action, records, key = "nothing_held", 0, None
     if accepted.type in EXPORTING:
-        tables = store.subject_export(accepted.subject_id)
+        tables = store.subject_export(accepted.subject_id, covered)
         key = part_key(accepted.request_id, "profiles")
         ObjectStore(settings.load(ExportsSettings).exports_bucket_name).put(key, json.dumps(tables).encode(), content_type="application/json")
         action, records = ("exported" if tables else "nothing_held"), sum(len(rows) for rows in tables.values())
     elif accepted.type == "erasure":
-        deleted, identifiers = store.erase_subject(accepted.subject_id)
+        deleted, identifiers, on_record = store.erase_subject(accepted.subject_id, covered)
         records = deleted + _scrub_quarantine(identifiers)
-        if records:  # Only a person held goes on the suppression list: an erasure filed for an id nobody holds
-            secret = _key()  # yet must not keep a future customer of that id out of every import.
-            store.suppress({pseudonym(i, secret) for i in identifiers}, now)
+        if on_record:  # Only what the person's own stored data says goes on the suppression list: an erasure filed
+            secret = _key()  # for an id nobody holds must not keep a future customer of that id out of every import.
+            store.suppress({pseudonym(i, secret) for i in on_record}, now)
         action = "erased" if records else "nothing_held"
     elif accepted.type == "rectification" and (wanted := _corrections(accepted)) is None:
         logger.warning("corrections unavailable", extra={"request_id": accepted.request_id})
@@ -339,7 +341,7 @@ def _act_on_request(record: SQSRecord) -> None:
         corrections, rejected = subject_rights.valid_corrections(wanted)
         if rejected:
             logger.info("corrections rejected", extra={"request_id": accepted.request_id, "attributes": rejected})
-        profile_id, records = store.rectify(accepted.subject_id, corrections, now.isoformat())
+        profile_id, records = store.rectify(accepted.subject_id, corrections, now.isoformat(), covered)
         action = "rectified" if records else "nothing_changed"
         if records and "email" in corrections:  # confirmation links go to the corrected address from now on
             _report_contacts({profile_id: corrections["email"]}, envelope.metadata.correlation_id)

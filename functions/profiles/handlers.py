@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,10 +32,11 @@ from functions.profiles.schemas import (
 from functions.profiles.settings import BusSettings
 from functions.profiles.store import profile_store
 from shared import settings
-from shared.api import build_resolver, correlation_id
+from shared.api import build_resolver, caller, correlation_id
 from shared.aws.events import EventPublisher
 from shared.errors import NotFound, PayloadTooLarge
 from shared.observability import for_service
+from shared.trust import Caller
 
 # Models the OpenAPI document describes although no route signature names them.
 OPENAPI_MODELS = [TrackingEvent]
@@ -53,23 +54,38 @@ def _publisher() -> EventPublisher:
 collect_app = build_resolver(logger)
 
 
+_COLLECT_RESPONSES = {202: {"description": "Accepted (possibly with per-item rejections)"},
+                      401: {"description": "A malformed X-Persona-Session"}}
+
+
+@collect_app.post(
+    "/v1/server/events",
+    summary="Record a batch of events from the retailer's backend",
+    description="As `POST /v1/events`, from the retailer's backend (IAM-signed in AWS, the local server key locally): "
+    "events may name any customer_id, and purchases carry their value (what results and ROI count).",
+    tags=["collection"],
+    responses=_COLLECT_RESPONSES,
+)
 @collect_app.post(
     "/v1/events",
     summary="Record a batch of storefront events",
-    description="Validates each event on its own: valid ones are accepted and published as "
-    "InteractionRecorded, invalid ones are listed in `rejected` with their index and reasons.",
+    description="Validates each event on its own: valid ones are accepted and published as InteractionRecorded, invalid "
+    "ones are listed in `rejected` with their index and reasons. `anonymous_id` must be the storefront's random visitor "
+    "id (at least 128 bits); an event naming a `customer_id` needs that customer's `X-Persona-Session`; `identify` links "
+    "the caller's anonymous id to the session's customer. A purchase sent from the storefront is recorded as a view of "
+    "the order page (listed in `changed`): revenue comes from the retailer's backend.",
     tags=["collection"],
-    responses={202: {"description": "Accepted (possibly with per-item rejections)"}},
+    responses=_COLLECT_RESPONSES,
 )
-def collect_events(batch: Annotated[TrackingBatch, Body()]) -> Response[CollectResult]:
+def collect_events(batch: Annotated[TrackingBatch, Body()], who: Annotated[Caller, Depends(caller)]) -> Response[CollectResult]:
     if len((collect_app.current_event.body or "").encode()) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"A batch may be at most {MAX_BATCH_BYTES // 1024} KB.")
-    accepted, rejected = collection.validate_events(batch.events)
+    accepted, rejected, changed = collection.validate_events(batch.events, who)
     envelopes = collection.interaction_events(accepted, correlation_id(collect_app))
     _publisher().publish(envelopes)
     metrics.add_metric(name="EventsAccepted", unit="Count", value=len(accepted))
     metrics.add_metric(name="EventsRejected", unit="Count", value=len(rejected))
-    result = CollectResult(accepted=len(accepted), rejected=rejected)
+    result = CollectResult(accepted=len(accepted), rejected=rejected, changed=changed)
     return Response(status_code=202, content_type="application/json", body=result)
 
 

@@ -46,6 +46,9 @@ class TrackingEvent(BaseModel):
     value: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     context: EventContext = Field(default_factory=EventContext)
+    unsubscribe_token: str | None = Field(default=None, max_length=128, description="unsubscribe of a customer_id: the "
+                                          "one-click token of the link in the customer's e-mail (shared/sessions.py), when "
+                                          "sent without the customer's session")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrackingEvent:
@@ -87,6 +90,8 @@ class Rejection(BaseModel):
 class CollectResult(BaseModel):
     accepted: int
     rejected: list[Rejection]
+    changed: list[Rejection] = Field(default_factory=list, description="Accepted items recorded differently, and why "
+                                     "(a storefront purchase is a view of the order page: revenue comes from the backend)")
 
 
 class InteractionCounts(BaseModel):

@@ -50,6 +50,8 @@ CUSTOMER_PREFIX = "CUSTOMER#"
 CHUNK_SORT_KEYS = {"customers": "ATTRIBUTES", "orders": "ORDERS", "campaign": "CAMPAIGN"}
 # Every item of a customer profile (read by key: cheaper than a query, and O(1) in moto).
 PROFILE_SORT_KEYS = (*CHUNK_SORT_KEYS.values(), "LINKS", "SEGMENTS", "LIMITS")
+# What only a CRM import writes: a profile holding one of these is a customer on record (an import could bring them back).
+CUSTOMER_RECORD_KEYS = frozenset(CHUNK_SORT_KEYS.values())
 
 
 VISITOR_PREFIX = "VISITOR#"
@@ -287,12 +289,25 @@ class ProfileStore:
         return len(writes), duplicates, emails
 
     # ------------------------------------------------------------ privacy requests
-    def _subject_items(self, subject_id: str) -> tuple[str, list[dict], list[str]]:
-        """(profile id, every stored item about the person, their linked anonymous ids)."""
+    def identifiers(self, subject_id: str) -> set[str]:
+        """The subject, the customer it was linked to and that customer's anonymous ids."""
         profile_id = self.resolve(subject_id)
+        links = self.table.get({"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "LINKS"}) or {}
+        return {subject_id, profile_id, *links.get("anonymous_ids", set())}
+
+    def _profile_of(self, subject_id: str, covered: set[str] | None) -> str:
+        """The profile a privacy request acts on: the customer the id was linked to only if the request covers it."""
+        profile_id = self.resolve(subject_id)
+        return profile_id if covered is None or profile_id in covered else subject_id
+
+    def _subject_items(self, subject_id: str, covered: set[str] | None = None) -> tuple[str, list[dict], list[str]]:
+        """(profile id, every stored item about the person, their linked anonymous ids), within the ids a request
+        `covered` (fixed when it was verified; None: every linked id)."""
+        profile_id = self._profile_of(subject_id, covered)
         keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS] + [_visitor_key(profile_id)]
         items = self.table.get_many(keys)
-        anonymous_ids = sorted(next((i["anonymous_ids"] for i in items if i["sk"] == "LINKS"), set()))
+        anonymous_ids = sorted(a for a in next((i["anonymous_ids"] for i in items if i["sk"] == "LINKS"), set())
+                               if covered is None or a in covered)
         # Before identifying, a visitor had a profile of its own (counts, segments): it is theirs too.
         more_keys = [k for a in anonymous_ids for k in (_link_key(a), _visitor_key(a),
                                                         *({"pk": f"{CUSTOMER_PREFIX}{a}", "sk": sk} for sk in PROFILE_SORT_KEYS))]
@@ -301,9 +316,9 @@ class ProfileStore:
             items += self.table.query("pk", f"{RECENT_PREFIX}{visitor}")
         return profile_id, items, anonymous_ids
 
-    def subject_export(self, subject_id: str) -> dict[str, list[dict]]:
+    def subject_export(self, subject_id: str, covered: set[str] | None = None) -> dict[str, list[dict]]:
         """Everything held about the person, as tables of rows (access and portability)."""
-        profile_id, items, anonymous_ids = self._subject_items(subject_id)
+        profile_id, items, anonymous_ids = self._subject_items(subject_id, covered)
         by_sk = {i["sk"]: i for i in items if i["pk"] == f"{CUSTOMER_PREFIX}{profile_id}"}
         tables: dict[str, list[dict]] = {
             "identity": [{"profile_id": profile_id, "linked_anonymous_id": a} for a in anonymous_ids] or [{"profile_id": profile_id}],
@@ -322,14 +337,18 @@ class ProfileStore:
             return {}  # nothing held: an empty part, not a fabricated identity row
         return {name: json.loads(json.dumps(rows, default=str)) for name, rows in tables.items()}
 
-    def erase_subject(self, subject_id: str) -> tuple[int, set[str]]:
-        """Delete every item about the person. (items deleted, identifiers they were known by)."""
-        profile_id, items, anonymous_ids = self._subject_items(subject_id)
+    def erase_subject(self, subject_id: str, covered: set[str] | None = None) -> tuple[int, set[str], set[str]]:
+        """Delete every item about the person. (items deleted, identifiers they were known by, the CRM identifiers
+        their own stored record holds: customer id, e-mail and phone, for the suppression list; none when no customer
+        record was held)."""
+        profile_id, items, anonymous_ids = self._subject_items(subject_id, covered)
         attributes = next((i["attributes"] for i in items if i["sk"] == "ATTRIBUTES"), {})
-        identifiers = {subject_id, profile_id, *anonymous_ids,
-                       *(str(attributes[f]["value"]) for f in ("email", "phone") if f in attributes)}
+        contacts = {str(attributes[f]["value"]) for f in ("email", "phone") if f in attributes}
+        identifiers = {subject_id, profile_id, *anonymous_ids, *contacts}
+        customer_record = any(i["pk"] == f"{CUSTOMER_PREFIX}{profile_id}" and i["sk"] in CUSTOMER_RECORD_KEYS for i in items)
+        on_record = {profile_id, *contacts} if customer_record else set()
         deleted = self.table.delete_many({"pk": i["pk"], "sk": i["sk"]} for i in items)
-        return deleted, identifiers
+        return deleted, identifiers, on_record
 
     def profiling_stopped(self, profile_id: str) -> bool:
         return self.table.get({"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "LIMITS"}, consistent=True) is not None
@@ -350,10 +369,10 @@ class ProfileStore:
     def suppression_list(self) -> frozenset[str]:
         return frozenset(i["sk"] for i in self.table.query("pk", SUPPRESSED_PK))
 
-    def rectify(self, subject_id: str, corrections: dict[str, str], at: str) -> tuple[str, int]:
+    def rectify(self, subject_id: str, corrections: dict[str, str], at: str, covered: set[str] | None = None) -> tuple[str, int]:
         """Corrected attributes, with the data subject as their source (wins over later imports).
         (profile id, attributes corrected)."""
-        profile_id = self.resolve(subject_id)
+        profile_id = self._profile_of(subject_id, covered)
         key = {"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": "ATTRIBUTES"}
         current = self.table.get(key, consistent=True)
         if current is None:  # nothing held to correct: a rectification never creates a profile

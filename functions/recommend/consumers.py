@@ -101,7 +101,7 @@ def _act_on_request(record: SQSRecord) -> None:
     accepted = PrivacyRequestAccepted.model_validate(envelope.data)
     store, now = recommend_store(), _now()
     models = ObjectStore(settings.load(ModelsSettings).models_bucket_name)
-    subject_ids = store.identifiers(accepted.subject_id)
+    subject_ids = accepted.covered(store.identifiers)
 
     def export() -> dict[str, list[dict]]:
         tables = store.subject_export(subject_ids)

@@ -31,6 +31,8 @@ class Recommender:
     def recommend(self, request: RecommendationRequest) -> Recommendations:
         serving = self.registry.current()
         query = request.query
+        if not (request.user_id or request.anonymous_id):  # nobody the caller proved: an unknown visitor, nothing stored
+            return ranking.recommend(query, ranking.Person("unknown_visitor"), serving.model, serving.catalog, serving.rules)
         subjects, consents = self.store.requester(request.user_id, request.anonymous_id)
         # The customer's own choice wins; a session's choice counts until they have one.
         state = next((consents[s] for s in subjects if s in consents), None)

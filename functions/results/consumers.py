@@ -177,7 +177,7 @@ def _act_on_request(record: SQSRecord) -> None:
     envelope = envelope_from_body(record.body)
     accepted = PrivacyRequestAccepted.model_validate(envelope.data)
     store = results_store()
-    subject_ids = store.links.identifiers(accepted.subject_id)
+    subject_ids = accepted.covered(store.links.identifiers)
     exports = ObjectStore(settings.load(ExportsSettings).exports_bucket_name)
     outcome = carry_out(accepted, "results", export=lambda: store.subject_export(subject_ids),
                         erase=lambda: store.erase(subject_ids),

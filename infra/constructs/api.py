@@ -17,7 +17,8 @@ ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $
 
 def rest_api(scope: Construct, routes: tuple[Route, ...], functions: dict[str, lambda_.IFunction],
              staff: apigw.IAuthorizer) -> apigw.RestApi:
-    """Admin routes need a staff member's ID token (the Cognito authorizer `staff`); the rest are public."""
+    """Admin routes need a staff member's ID token (the Cognito authorizer `staff`); server routes (`/v1/server/`) an
+    IAM-signed request (the retailer's backend: its role needs `execute-api:Invoke` on them); the rest are public."""
     # Caller IPs are personal data: kept a month, as long as the other access logs (storage.CALLER_LOGS_KEPT_DAYS).
     access_logs = logs.LogGroup(scope, "api-access-logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)
     api = apigw.RestApi(
@@ -54,7 +55,7 @@ def rest_api(scope: Construct, routes: tuple[Route, ...], functions: dict[str, l
         api.root.resource_for_path(route.path).add_method(
             route.method,
             integration,
-            authorization_type=apigw.AuthorizationType.COGNITO if route.auth == "admin" else apigw.AuthorizationType.NONE,
+            authorization_type=_AUTHORIZATION[route.auth],
             authorizer=staff if route.auth == "admin" else None,
             request_validator=validator,
             request_parameters={
@@ -62,6 +63,9 @@ def rest_api(scope: Construct, routes: tuple[Route, ...], functions: dict[str, l
             } or None,
         )
     return api
+
+
+_AUTHORIZATION = {"admin": apigw.AuthorizationType.COGNITO, "server": apigw.AuthorizationType.IAM, "public": apigw.AuthorizationType.NONE}
 
 
 def _path_parameters(path: str) -> list[str]:

@@ -1,7 +1,8 @@
 """A real HTTP server that plays API Gateway (REST, Lambda proxy integration).
 
 Requests become API Gateway proxy events for the function the topology routes
-them to; admin routes need the local API key (IAM in AWS). Other GET paths are
+them to; admin routes need the local API key (a staff ID token in AWS), server routes
+(`/v1/server/`) the local server key (an IAM-signed request in AWS). Other GET paths are
 served from `web/`.
 """
 
@@ -30,6 +31,9 @@ from shared.errors import error_body
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 STAGE = "local"
+SERVER_KEY_HEADER = "x-persona-server-key"
+# What API Gateway writes into the request context of an IAM-signed request; the local server key stands for it.
+LOCAL_BACKEND_ARN = f"arn:aws:iam::{ACCOUNT}:user/local-retailer-backend"
 log = logging.getLogger("persona.local.gateway")
 
 
@@ -58,7 +62,8 @@ class RouteTable:
 
 
 def proxy_event(
-    method: str, raw_path: str, headers: dict[str, str], body: bytes, route: Route, path_params: dict[str, str], source_ip: str
+    method: str, raw_path: str, headers: dict[str, str], body: bytes, route: Route, path_params: dict[str, str], source_ip: str,
+    *, signer_arn: str | None = None,
 ) -> dict[str, Any]:
     split = urlsplit(raw_path)
     query = parse_qs(split.query, keep_blank_values=True)
@@ -93,7 +98,9 @@ def proxy_event(
             "path": f"/{STAGE}{split.path}",
             "protocol": "HTTP/1.1",
             "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
+            # userArn: set by API Gateway only for an IAM-signed request (a server route); no caller can write it.
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", ""), "userArn": signer_arn,
+                         "caller": signer_arn and "local-retailer-backend"},
         },
         "body": text_body,
         "isBase64Encoded": is_base64,
@@ -109,7 +116,7 @@ class _Server(ThreadingHTTPServer):
 
 
 # The retailer's sign-in, played by the local runtime for the demo shop: it signs a storefront session
-# (functions/privacy/sessions.py) for the customer id typed in the shop's sign-in form, as the retailer's
+# (shared/sessions.py) for the customer id typed in the shop's sign-in form, as the retailer's
 # backend does after checking a password. Local only: not a Persona route, not in AWS or the OpenAPI document.
 LOCAL_SIGN_IN = "/local/storefront-sessions"
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}$")
@@ -117,10 +124,11 @@ _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}$")
 
 class Gateway:
     def __init__(self, topology: Topology, invoker: Invoker, *, host: str, port: int, api_key: str, web_root: Path | None,
-                 sign_in: Callable[[str], str] | None = None) -> None:
+                 sign_in: Callable[[str], str] | None = None, server_key: str | None = None) -> None:
         self.topology = topology
         self.invoker = invoker
         self.api_key = api_key
+        self.server_key = server_key  # None: no server routes served
         self.web_root = web_root
         self.sign_in = sign_in
         self.routes = RouteTable(topology.routes)
@@ -203,7 +211,13 @@ class Gateway:
         if route.auth == "admin" and not hmac.compare_digest(headers.get("x-api-key", "").encode(), self.api_key.encode()):
             self.send_error(request, 403, "forbidden", "Admin routes need the x-api-key printed by `persona up`.")
             return
-        event = proxy_event(method, request.path, headers, body, route, params, request.client_address[0])
+        if route.auth == "server" and not (self.server_key and hmac.compare_digest(
+                headers.get(SERVER_KEY_HEADER, "").encode(), self.server_key.encode())):
+            self.send_error(request, 403, "forbidden", f"Server routes need the {SERVER_KEY_HEADER} printed by `persona up` "
+                            "(an IAM-signed request in AWS).")
+            return
+        event = proxy_event(method, request.path, headers, body, route, params, request.client_address[0],
+                            signer_arn=LOCAL_BACKEND_ARN if route.auth == "server" else None)
         function = self.topology.function(route.function)
         try:
             with self.invoker.serving_request():

@@ -56,6 +56,8 @@ class Endpoints:
     aws_endpoint_url: str
     region: str
     admin_api_key: str
+    # The retailer's backend's credential for /v1/server/ routes (header x-persona-server-key; IAM in AWS).
+    server_key: str
     drop_bucket: str
     tables: dict[str, str]
     buckets: dict[str, str]
@@ -91,6 +93,7 @@ class LocalRuntime:
         self.alarm_interval_s = alarm_interval_s
         self.log_level = log_level
         self.api_key = secrets.token_urlsafe(24)
+        self.server_key = secrets.token_urlsafe(24)
         self.invoker = Invoker()
         self.resources: Provisioned | None = None
         self.endpoints: Endpoints | None = None
@@ -131,6 +134,7 @@ class LocalRuntime:
             self.gateway = Gateway(
                 self.topology, self.invoker, host=self.host, port=self.api_port, api_key=self.api_key, web_root=self.web_root,
                 sign_in=self.storefront_session if ("secret", "session_keys") in self.resources.names else None,
+                server_key=self.server_key,
             )
             self.dispatcher = Dispatcher(
                 self.topology, self.resources, self.invoker, self.client("sqs"),
@@ -156,6 +160,7 @@ class LocalRuntime:
             aws_endpoint_url=aws_endpoint,
             region=REGION,
             admin_api_key=self.api_key,
+            server_key=self.server_key,
             drop_bucket=names.get(("bucket", "crm_drop"), ""),
             tables={i: n for (k, i), n in names.items() if k == "table"},
             buckets={i: n for (k, i), n in names.items() if k == "bucket"},
@@ -194,7 +199,7 @@ class LocalRuntime:
     # ------------------------------------------------------------------ helpers
     def storefront_session(self, customer_id: str) -> str:
         """What the retailer's sign-in gives a signed-in customer (the demo shop has no passwords)."""
-        from functions.privacy import sessions
+        from shared import sessions
 
         if self._session_key is None:  # read once: moto is busy while demo data imports
             secret = self.resources.names[("secret", "session_keys")]

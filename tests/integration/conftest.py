@@ -8,7 +8,7 @@ import pytest
 from moto import mock_aws
 
 from infra.local import moto_patches
-from infra.local.gateway import RouteTable, proxy_event
+from infra.local.gateway import LOCAL_BACKEND_ARN, RouteTable, proxy_event
 from infra.local.invoke import Invoker
 from infra.local.provision import REGION, Provisioned, provision
 from infra.topology import TOPOLOGY
@@ -22,11 +22,13 @@ class Aws:
     invoker: Invoker = field(default_factory=Invoker)
 
     def api(self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-        """Call the route's function as API Gateway would (the same proxy event as the local gateway)."""
+        """Call the route's function as API Gateway would (the same proxy event as the local gateway). A server
+        route (`/v1/server/...`) is called as the retailer's backend, as after API Gateway's IAM check."""
         route, params, _ = RouteTable(TOPOLOGY.routes).match(method, path.split("?")[0])
         assert route is not None, f"no route {method} {path}"
         raw = b"" if body is None else json.dumps(body).encode()
-        event = proxy_event(method, path, {"content-type": "application/json", **(headers or {})}, raw, route, params, "127.0.0.1")
+        event = proxy_event(method, path, {"content-type": "application/json", **(headers or {})}, raw, route, params, "127.0.0.1",
+                            signer_arn=LOCAL_BACKEND_ARN if route.auth == "server" else None)
         response = self.invoker.invoke(TOPOLOGY.function(route.function), event)
         return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
@@ -34,7 +36,7 @@ class Aws:
         """The header of the customer's storefront session, as the retailer's sign-in would sign it."""
         from datetime import UTC, datetime
 
-        from functions.privacy import sessions
+        from shared import sessions
 
         key = self.client("secretsmanager").get_secret_value(SecretId=self.name("secret", "session_keys"))["SecretString"]
         return {sessions.SESSION_HEADER: sessions.issue(key, customer_id, datetime.now(UTC))}

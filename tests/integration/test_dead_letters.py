@@ -20,7 +20,7 @@ def sqs(aws):
 
 
 def endpoints(aws) -> Endpoints:
-    return Endpoints(api_url="", aws_endpoint_url="", region="eu-west-1", admin_api_key="", drop_bucket="", tables={}, buckets={},
+    return Endpoints(api_url="", aws_endpoint_url="", region="eu-west-1", admin_api_key="", server_key="", drop_bucket="", tables={}, buckets={},
                      queues=dict(aws.resources.queue_urls), dead_letter_queues=dict(aws.resources.dlq_urls), event_bus="persona")
 
 

@@ -417,7 +417,7 @@ def test_a_customers_consents_need_their_session_a_visitors_do_not(aws):
     session the retailer's sign-in signs for them. A visitor's id is the secret of their cookie."""
     from datetime import UTC, datetime, timedelta
 
-    from functions.privacy import sessions
+    from shared import sessions
 
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
     aws.pump()

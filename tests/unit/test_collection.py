@@ -7,14 +7,29 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from functions.profiles.collection import interaction_events, to_interaction, validate_events
+from functions.profiles.collection import CUSTOMER_PROOF, PURCHASE_AS_PAGE_VIEW, admit, interaction_events, to_interaction, validate_events
 from functions.profiles.schemas import TrackingBatch, TrackingEvent
+from shared import sessions
+from shared.trust import VISITOR_ID_RULE, Caller
+from tests.conftest import visitor
 
 NOW = datetime.now(UTC).isoformat()
+ANON = visitor("anon-1")
+KEY = "session-key"
 
 
 def event(**fields):
-    return {"type": "page_view", "anonymous_id": "anon-1", "timestamp": NOW, **fields}
+    return {"type": "page_view", "anonymous_id": ANON, "timestamp": NOW, **fields}
+
+
+def storefront(customer_id: str | None = None) -> Caller:
+    """A storefront caller, signed in as `customer_id` when given."""
+    now = datetime.now(UTC)
+    session = sessions.issue(KEY, customer_id, now) if customer_id else None
+    return Caller(now=now, session=session, session_key=lambda: KEY)
+
+
+BACKEND = Caller(now=datetime.now(UTC), backend=True, session_key=lambda: KEY)
 
 
 @pytest.mark.parametrize(
@@ -56,16 +71,56 @@ def test_valid_events_of_every_kind():
 
 
 def test_validate_events_keeps_indexes_of_rejections_and_accepts_the_rest():
-    accepted, rejected = validate_events([event(), {"type": "page_view"}, event(type="search"), event(customer_id="c-9")])
+    accepted, rejected, changed = validate_events(
+        [event(), {"type": "page_view"}, event(type="search"), event(customer_id="c-9"), event(customer_id="c-8")], storefront("c-9"))
     assert [e.customer_id for e in accepted] == [None, "c-9"]
-    assert [r.index for r in rejected] == [1, 2]
+    assert [r.index for r in rejected] == [1, 2, 4]
     assert any("timestamp: Field required" in e for e in rejected[0].errors)
     assert rejected[1].errors == ["search needs query"]
+    assert rejected[2].errors == [CUSTOMER_PROOF] and changed == []
 
 
 def test_a_non_object_item_is_rejected_not_crashed():
-    accepted, rejected = validate_events(["nope", 42, None])
+    accepted, rejected, _ = validate_events(["nope", 42, None], storefront())
     assert accepted == [] and [r.index for r in rejected] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("anonymous_id", ["anon-1", "00004", "C-1001", "a" * 40, "1234567890" * 4, "abcdefghijklmnopqrstuvwxyz0123"])
+def test_a_guessable_anonymous_id_is_refused(anonymous_id):
+    admitted, reason = admit(TrackingEvent.model_validate(event(anonymous_id=anonymous_id)), storefront())
+    assert admitted is None and reason == VISITOR_ID_RULE
+
+
+def test_a_customer_id_needs_that_customers_session_or_the_backend():
+    identify = TrackingEvent.model_validate(event(type="identify", customer_id="C-1001"))
+    assert admit(identify, storefront()) == (None, CUSTOMER_PROOF)
+    assert admit(identify, storefront("C-1002")) == (None, CUSTOMER_PROOF)
+    assert admit(identify, storefront("C-1001")) == (identify, None)
+    assert admit(identify, BACKEND) == (identify, None)
+    expired = Caller(now=datetime.now(UTC) + timedelta(hours=13), session=storefront("C-1001").session, session_key=lambda: KEY)
+    assert admit(identify, expired) == (None, CUSTOMER_PROOF)
+
+
+def test_a_storefront_purchase_is_a_view_of_the_order_page_and_only_the_backend_sends_revenue():
+    purchase = TrackingEvent.model_validate(event(type="purchase", customer_id="C-1", value="99999999.00", currency="EUR"))
+    recorded, reason = admit(purchase, storefront("C-1"))
+    assert (recorded.type, recorded.value, recorded.currency, reason) == ("page_view", None, None, PURCHASE_AS_PAGE_VIEW)
+    assert admit(purchase, BACKEND) == (purchase, None)
+
+
+def test_an_unsubscribe_for_a_customer_needs_their_session_or_their_one_click_token():
+    now = datetime.now(UTC)
+    unsubscribe = event(type="unsubscribe", anonymous_id=None, customer_id="C-7")
+    assert admit(TrackingEvent.model_validate(unsubscribe), storefront())[0] is None
+    forged = sessions.issue_unsubscribe("another key", "C-7", now)
+    assert admit(TrackingEvent.model_validate({**unsubscribe, "unsubscribe_token": forged}), storefront())[0] is None
+    someone_elses = sessions.issue_unsubscribe(KEY, "C-8", now)
+    assert admit(TrackingEvent.model_validate({**unsubscribe, "unsubscribe_token": someone_elses}), storefront())[0] is None
+    a_session = sessions.issue(KEY, "C-7", now)  # a session is not an unsubscribe token (purpose-bound)
+    assert admit(TrackingEvent.model_validate({**unsubscribe, "unsubscribe_token": a_session}), storefront())[0] is None
+    mailed = sessions.issue_unsubscribe(KEY, "C-7", now)
+    assert admit(TrackingEvent.model_validate({**unsubscribe, "unsubscribe_token": mailed}), storefront())[0] is not None
+    assert admit(TrackingEvent.model_validate(unsubscribe), storefront("C-7"))[0] is not None
 
 
 def test_batch_limits():

@@ -39,7 +39,11 @@ def test_the_committed_openapi_document_is_current(document):
 def test_every_route_is_documented_with_its_security(document):
     for route in TOPOLOGY.routes:
         operation = document["paths"][route.path][route.method.lower()]
-        assert ("security" in operation) == (route.auth == "admin"), route
+        takes_a_session = route.auth == "public" and route.function in ("profiles_collect", "privacy_api", "recommend_api", "experiments_api") \
+            and not route.path.startswith("/v1/privacy-requests")
+        expected = {"admin": [{"staffIdToken": []}, {"localApiKey": []}], "server": [{"backendIam": []}, {"localServerKey": []}],
+                    "public": [{}, {"storefrontSession": []}] if takes_a_session else None}[route.auth]
+        assert operation.get("security") == expected, route
         assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
         assert "422" not in operation["responses"]
     assert document["components"]["schemas"]["TrackingBatch"]["properties"]["events"]["items"] == {"$ref": "#/components/schemas/TrackingEvent"}

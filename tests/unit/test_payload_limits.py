@@ -12,7 +12,7 @@ from functions.experiments.schemas import ExperimentIn
 from infra import openapi
 
 # pydantic checks max_digits of Decimal values; a JSON schema has no way to say it.
-DECIMALS = {"POST /v1/events body.events[].value"}
+DECIMALS = {"POST /v1/events body.events[].value", "POST /v1/server/events body.events[].value"}
 _UNBOUNDED_REPEAT = re.compile(r"(?<!\\)[*+]|\{\d+,\}")
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.privacy import consent, requests, sessions, verification
+from functions.privacy import consent, requests, verification
+from shared import sessions
 from functions.privacy.schemas import ConsentRecord, ConsentUpdate, Extension, PrivacyRequestIn
 from shared.consent import allowed, effective
 from shared.errors import BadRequest, Conflict, Forbidden, Gone, Unauthorized
@@ -101,7 +102,7 @@ def test_extensions_add_at_most_two_months_and_flags_follow_the_deadline():
 
 
 def test_a_request_completes_when_every_context_answered_once():
-    request = requests.verified(_request(), ["privacy", "profiles"], NOW)
+    request = requests.verified(_request(), ["privacy", "profiles"], NOW, ["C-1001"])
     answer = PrivacyTaskCompleted(request_id=request.request_id, context="profiles", type="access", action="exported", records=3, completed_at=NOW)
     request, new = requests.record_task(request, answer)
     assert new and not requests.all_answered(request) and requests.unanswered(request) == ["privacy"]
