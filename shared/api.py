@@ -171,7 +171,7 @@ def caller(request: Request) -> Caller:
     signer's ARN into the request context, which no caller can set (the local gateway does the same
     after checking the local server key). A session must at least look like one: a malformed one is a 401."""
     event = request.resolved_event
-    session = event.get_header_value(SESSION_HEADER, case_sensitive=False) or None
+    session = event.headers.get(SESSION_HEADER) or None  # case-insensitive
     if session is not None and not signing.well_formed(session):
         raise Unauthorized("This session is not one the shop's sign-in gives: sign in again.", code="invalid_session")
     identity = event.request_context.identity
