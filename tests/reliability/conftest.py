@@ -26,6 +26,7 @@ from infra.local.runtime import LocalRuntime
 from shared.aws import clients
 from shared.aws.events import EventPublisher
 from shared.envelope import new_event
+from tests.conftest import visitor
 from tests.e2e.conftest import eventually, http
 
 ALL_CELL = "segment=*|device=*|market=*|source=*"
@@ -58,6 +59,13 @@ def ids() -> Callable[[str], str]:
 
 
 @pytest.fixture
+def anon(ids) -> Callable[[str], str]:
+    """Visitor ids unique to the test. The public API takes only a visitor id that is a secret (shared/trust.py):
+    `anon("shopper")` is `shopper-<run>-<32 hex digits>`."""
+    return lambda name: visitor(ids(name))
+
+
+@pytest.fixture
 def fast_sdk_retries(monkeypatch):
     """The SDK's throttling backoff (up to 1+2+4+8 s per call) keeps its count, not its wait."""
     from botocore.retries.standard import ExponentialBackoff
@@ -70,8 +78,18 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def post_events(runtime: LocalRuntime, events: list[dict[str, Any]]) -> tuple[int, Any]:
-    return http("POST", runtime.endpoints.api_url + "/v1/events", {"events": events})
+def post_events(runtime: LocalRuntime, events: list[dict[str, Any]], *, signed_in: str | None = None) -> tuple[int, Any]:
+    """As the storefront sends them: a visitor's, or with `signed_in` that customer's session (events naming a
+    customer id need it; a purchase sent here is recorded as a page view without its value)."""
+    headers = {"X-Persona-Session": runtime.storefront_session(signed_in)} if signed_in else {}
+    return http("POST", runtime.endpoints.api_url + "/v1/events", {"events": events}, headers)
+
+
+def post_server_events(runtime: LocalRuntime, events: list[dict[str, Any]]) -> tuple[int, Any]:
+    """As the retailer's backend sends them (an order system's purchases, with their value): the server route,
+    with the local server key (IAM in AWS)."""
+    return http("POST", runtime.endpoints.api_url + "/v1/server/events", {"events": events},
+                {"x-persona-server-key": runtime.server_key})
 
 
 def profile_counts(runtime: LocalRuntime, profile_id: str) -> dict[str, Any]:
@@ -247,4 +265,4 @@ def touches(body: dict[str, Any], table: str) -> bool:
 
 
 __all__ = ["Countdown", "Script", "after_commit", "bus_message", "deliver", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
-           "post_events", "profile_counts", "publish", "purchase", "purge_dead_letters", "touches"]
+           "post_events", "post_server_events", "profile_counts", "publish", "purchase", "purge_dead_letters", "touches"]

@@ -11,8 +11,8 @@ from tests.reliability.conftest import Countdown, after_commit, cell, drained, e
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
 
-def test_interactions_counted_before_a_crash_are_not_counted_again(runtime, ids, monkeypatch):
-    visitor = ids("crash")
+def test_interactions_counted_before_a_crash_are_not_counted_again(runtime, ids, anon, monkeypatch):
+    visitor = anon("crash")
     real = runtime.invoker._handlers["profiles_interactions"]
     crash = Countdown(1)
 

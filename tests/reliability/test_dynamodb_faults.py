@@ -21,6 +21,7 @@ from tests.reliability.conftest import (
     now,
     on_send,
     post_events,
+    post_server_events,
     profile_counts,
     publish,
     purchase,
@@ -42,9 +43,9 @@ def transaction_throttled():
                      CancellationReasons=[{"Code": "ThrottlingError", "Message": THROTTLED}])  # the SDK does not
 
 
-def test_throttling_beyond_the_sdk_retries_loses_and_doubles_nothing(runtime, ids, fast_sdk_retries):
+def test_throttling_beyond_the_sdk_retries_loses_and_doubles_nothing(runtime, ids, anon, fast_sdk_retries):
     experiment = ids("throttle-exp")
-    visitors = [ids(f"throttled-{i}") for i in range(10)]
+    visitors = [anon(f"throttled-{i}") for i in range(10)]
     tables = runtime.endpoints.tables
     # More throttles in a row than the SDK's 5 attempts: two calls per table fail and their
     # messages come back from SQS (no message fails 3 times, which would dead-letter it).
@@ -59,10 +60,10 @@ def test_throttling_beyond_the_sdk_retries_loses_and_doubles_nothing(runtime, id
         publish(runtime, "experiments", "ExposureLogged", *(exposure(experiment, v, "control" if i % 2 else "treatment")
                                                              for i, v in enumerate(visitors)))
         eventually(lambda: drained(runtime, "results_aggregation"), timeout_s=30)
-        events = [e for i, v in enumerate(visitors) for e in (
-            {"type": "page_view", "event_id": ids(f"view-{i}"), "anonymous_id": v, "timestamp": now()},
-            purchase(v, ids(f"buy-{i}"), f"{10 + i}.00"))]
-        assert post_events(runtime, events)[0] == 202
+        # The visitors' views from the storefront, their orders from the retailer's backend (only it sends their value).
+        views = [{"type": "page_view", "event_id": ids(f"view-{i}"), "anonymous_id": v, "timestamp": now()} for i, v in enumerate(visitors)]
+        assert post_events(runtime, views)[0] == 202
+        assert post_server_events(runtime, [purchase(v, ids(f"buy-{i}"), f"{10 + i}.00") for i, v in enumerate(visitors)])[0] == 202
         eventually(lambda: all(f.done for f in faults.values()) and drained(runtime, "profiles_interactions", "results_aggregation"),
                    timeout_s=45)
     assert sum(runtime.dispatcher.stats[f"{q}.failed"] for q in ("profiles_interactions", "results_aggregation")) > failed_before
@@ -75,11 +76,11 @@ def test_throttling_beyond_the_sdk_retries_loses_and_doubles_nothing(runtime, id
     assert control["rev"] + treatment["rev"] == sum(Decimal(10 + i) for i in range(10))
 
 
-def test_a_concurrent_writer_and_transaction_conflicts_lose_and_double_nothing(runtime, ids):
+def test_a_concurrent_writer_and_transaction_conflicts_lose_and_double_nothing(runtime, ids, anon):
     """Another container changes the unit's outcome between this batch's read and its write
     (the version condition fails: ConditionalCheckFailed), and DynamoDB cancels transactions
     that collide with others in flight (TransactionConflict)."""
-    experiment, visitor = ids("conflict-exp"), ids("conflicted")
+    experiment, visitor = ids("conflict-exp"), anon("conflicted")
     publish(runtime, "experiments", "ExposureLogged", exposure(experiment, visitor))
     eventually(lambda: cell(runtime, experiment).get("n") == 1, timeout_s=20)
     first, second = purchase(visitor, ids("buy-1"), "20.00"), purchase(visitor, ids("buy-2"), "30.00")
@@ -103,12 +104,12 @@ def test_a_concurrent_writer_and_transaction_conflicts_lose_and_double_nothing(r
 
     failed_before = runtime.dispatcher.stats["results_aggregation.failed"]
     with on_send("dynamodb", "TransactWriteItems", answer):
-        assert post_events(runtime, [first])[0] == 202
+        assert post_server_events(runtime, [first])[0] == 202  # orders come from the retailer's backend
         eventually(lambda: concurrent.fired and conflicts.done and drained(runtime, "profiles_interactions", "results_aggregation"),
                    timeout_s=30)
     assert runtime.dispatcher.stats["results_aggregation.failed"] > failed_before  # the conflict failed it once
     # The second purchase's own message arrives too (the other container's delivery, redelivered).
-    assert post_events(runtime, [second])[0] == 202
+    assert post_server_events(runtime, [second])[0] == 202
     eventually(lambda: drained(runtime, "profiles_interactions", "results_aggregation"), timeout_s=20)
 
     counts = profile_counts(runtime, visitor)

@@ -21,8 +21,8 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_a_poison_message_is_dead_lettered_with_an_alarm_and_redrive_replays_it(runtime, ids, monkeypatch, capsys):
-    visitor, poison = ids("poisoned"), ids("poison-event")
+def test_a_poison_message_is_dead_lettered_with_an_alarm_and_redrive_replays_it(runtime, ids, anon, monkeypatch, capsys):
+    visitor, poison = anon("poisoned"), ids("poison-event")
     state = ["--state-dir", str(runtime.state_dir)]
     real = profiles_consumers._count_interaction
 

@@ -10,7 +10,19 @@ from typing import Any
 import pytest
 
 from shared.aws import clients
-from tests.reliability.conftest import cell, drained, eventually, exposure, http, now, post_events, profile_counts, publish, purchase
+from tests.reliability.conftest import (
+    cell,
+    drained,
+    eventually,
+    exposure,
+    http,
+    now,
+    post_events,
+    post_server_events,
+    profile_counts,
+    publish,
+    purchase,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
@@ -41,9 +53,9 @@ class PartialFailures:
 
 
 @pytest.fixture
-def experiment(runtime, ids):
+def experiment(runtime, ids, anon):
     """An experiment with one exposed visitor (as the experiments context would publish it)."""
-    key, visitor = ids("exp"), ids("shopper")
+    key, visitor = ids("exp"), anon("shopper")
     publish(runtime, "experiments", "ExposureLogged", exposure(key, visitor))
     eventually(lambda: cell(runtime, key).get("n") == 1, timeout_s=20)
     return key, visitor
@@ -55,7 +67,8 @@ def test_entries_rejected_once_are_retried_and_counted_once(runtime, ids, experi
     monkeypatch.setattr(clients.client("events"), "put_events", fault)
     views = [{"type": "page_view", "event_id": ids(f"view-{i}"), "anonymous_id": visitor, "timestamp": now()} for i in range(6)]
     buys = [purchase(visitor, ids(f"buy-{i}"), f"{10 + i}.50") for i in range(4)]
-    assert post_events(runtime, views + buys)[0] == 202
+    assert post_events(runtime, views)[0] == 202  # the storefront's
+    assert post_server_events(runtime, buys)[0] == 202  # the retailer's order system's: only it sends purchases' value
     assert fault.rejected == 8  # each purchase's InteractionRecorded and ConversionRecorded, once
 
     eventually(lambda: drained(runtime, "profiles_interactions", "results_aggregation"), timeout_s=20)
@@ -66,36 +79,41 @@ def test_entries_rejected_once_are_retried_and_counted_once(runtime, ids, experi
 
 def test_a_batch_answered_503_and_sent_again_is_counted_once(runtime, ids, experiment, monkeypatch):
     """Entries still rejected after every retry: the API answers 503 although the others were
-    published; the storefront sends the same batch again (same event ids)."""
+    published; the sender sends the same batch again (same event ids). Purchases come from the
+    retailer's backend (/v1/server/events), so its order system is the sender here."""
     key, visitor = experiment
     doomed = ids("buy-1")
     fault = PartialFailures(lambda entry, attempt: doomed in entry["Detail"] and entry["DetailType"] == "ConversionRecorded")
     monkeypatch.setattr(clients.client("events"), "put_events", fault)
-    batch = [{"type": "page_view", "event_id": ids("view"), "anonymous_id": visitor, "timestamp": now()},
-             purchase(visitor, ids("buy-0"), "20.00"), purchase(visitor, doomed, "30.00"), purchase(visitor, ids("buy-2"), "50.00")]
-    status, body = post_events(runtime, batch)
+    view = [{"type": "page_view", "event_id": ids("view"), "anonymous_id": visitor, "timestamp": now()}]
+    assert post_events(runtime, view)[0] == 202
+    batch = [purchase(visitor, ids("buy-0"), "20.00"), purchase(visitor, doomed, "30.00"), purchase(visitor, ids("buy-2"), "50.00")]
+    status, body = post_server_events(runtime, batch)
     assert status == 503 and body["error"]["code"] == "service_unavailable", body
     monkeypatch.undo()
 
-    assert post_events(runtime, batch)[0] == 202  # the storefront's retry
+    assert post_server_events(runtime, batch)[0] == 202  # the order system's retry
     eventually(lambda: drained(runtime, "profiles_interactions", "results_aggregation"), timeout_s=20)
     counts, counters = profile_counts(runtime, visitor), cell(runtime, key)
     assert (counts["total"], counts["by_type"]) == (4, {"page_view": 1, "purchase": 3})
     assert (counters["conv"], counters["ord"], counters["rev"]) == (1, 3, Decimal("100.00"))
 
 
-def test_events_a_consumer_could_not_publish_are_published_on_redelivery(runtime, ids, monkeypatch):
+def test_events_a_consumer_could_not_publish_are_published_on_redelivery(runtime, ids, anon, monkeypatch):
     """The interactions consumer writes first (a link, a count), then publishes what follows from it;
     when PutEvents rejects that past the publisher's retries, the message fails and comes back,
-    finds its writes done, and must still publish (an unsubscribe, a login on any event)."""
-    customer, visitor = ids("unsubscriber"), ids("anon-linked")
+    finds its writes done, and must still publish (an unsubscribe, a login). The customer is signed in
+    (events naming a customer id need their session), and only `identify` links the visitor."""
+    customer, visitor = ids("unsubscriber"), anon("anon-linked")
     fault = PartialFailures(lambda entry, attempt: entry["DetailType"] in ("ConsentReported", "IdentityLinked") and attempt <= 4)
     monkeypatch.setattr(clients.client("events"), "put_events", fault)
     failed_before = runtime.dispatcher.stats["profiles_interactions.failed"]
     events = [{"type": "unsubscribe", "event_id": ids("unsub"), "customer_id": customer, "timestamp": now()},
+              {"type": "identify", "event_id": ids("login"), "anonymous_id": visitor, "customer_id": customer, "timestamp": now()},
               {"type": "product_view", "event_id": ids("view"), "anonymous_id": visitor, "customer_id": customer,
                "timestamp": now(), "item_id": "sku-1"}]
-    assert post_events(runtime, events)[0] == 202
+    status, body = post_events(runtime, events, signed_in=customer)
+    assert status == 202 and body["accepted"] == 3, body
     eventually(lambda: runtime.dispatcher.stats["profiles_interactions.failed"] > failed_before, timeout_s=20)
     monkeypatch.undo()
     eventually(lambda: drained(runtime, "profiles_interactions", "privacy_orchestration", "results_aggregation"), timeout_s=20)
@@ -107,4 +125,4 @@ def test_events_a_consumer_could_not_publish_are_published_on_redelivery(runtime
                                                  Key={"pk": {"S": f"UNIT#{visitor}"}, "sk": {"S": "LINKED_TO"}}).get("Item")
     assert linked and linked["customer_id"]["S"] == customer  # results learnt the link
     counts = profile_counts(runtime, customer)
-    assert (counts["total"], counts["by_type"]) == (2, {"product_view": 1, "unsubscribe": 1})
+    assert (counts["total"], counts["by_type"]) == (3, {"identify": 1, "product_view": 1, "unsubscribe": 1})
