@@ -4,7 +4,9 @@ Schemathesis turns every operation of the served document into Hypothesis
 strategies (valid requests and schema-violating ones); on top of those, our own
 strategies swap in injection strings, hostile unicode, wrong JSON types, ~1 MB
 strings, raw bodies that are not JSON at all and, once per body operation, a body
-over the gateway's 10 MB limit. Admin operations run with and without the key.
+over the gateway's 10 MB limit. Admin operations run with and without the key, the retailer's
+backend's (`/v1/server/`) with and without the server key; public operations that take a
+customer's session also get made-up `X-Persona-Session` headers.
 The contract under test is the one DESIGN.md states: a 5xx is always a bug, and
 every 4xx is JSON `{"error": {"code", "message", "details"}}`.
 
@@ -50,14 +52,31 @@ SEED = os.environ.get("PERSONA_FUZZ_SEED")
 MIN_REQUESTS = 2000
 
 
+# The header each local credential goes in (the document's security schemes; IAM and Cognito stand-ins locally).
+KEY_HEADERS = {"localApiKey": "x-api-key", "localServerKey": "x-persona-server-key"}
+SESSION_SCHEME = "storefrontSession"
+
+
+def key_header(operation: dict[str, Any]) -> str | None:
+    """The header of the local key an operation needs; None for a public one (no security, or `{}` among its
+    alternatives: a customer's session is optional, a visitor needs none)."""
+    security = operation.get("security") or []
+    if not security or {} in security:
+        return None
+    return next(KEY_HEADERS[name] for requirement in security for name in requirement if name in KEY_HEADERS)
+
+
+def takes_session(operation: dict[str, Any]) -> bool:
+    return any(SESSION_SCHEME in requirement for requirement in operation.get("security") or [])
+
+
 def _operations() -> list[tuple[str, str, bool]]:
-    """(method, path, with the admin key) for every operation of the document."""
+    """(method, path, with the key) for every operation of the document: those that need a key twice."""
     found = []
     for path, operations in COMMITTED["paths"].items():
         for method, operation in operations.items():
-            admin = bool(operation.get("security"))
             found.append((method, path, True))
-            if admin:
+            if key_header(operation):
                 found.append((method, path, False))
     return found
 
@@ -167,7 +186,7 @@ def _encode(body: Any, ascii_only: bool) -> bytes:
 
 
 @st.composite
-def fuzz_requests(draw, operation, with_key: bool, api_key: str) -> FuzzRequest:
+def fuzz_requests(draw, operation, with_key: bool, keys: dict[str, str]) -> FuzzRequest:
     mode = draw(st.sampled_from([GenerationMode.POSITIVE, GenerationMode.NEGATIVE]))
     case = draw(operation.as_strategy(mode))
     params = {k: v for k, v in (case.path_parameters or {}).items()}
@@ -217,10 +236,16 @@ def fuzz_requests(draw, operation, with_key: bool, api_key: str) -> FuzzRequest:
     headers = {"x-correlation-id": draw(st.one_of(st.just("fuzz"), HEADER_STRINGS))}
     if content_type:
         headers["content-type"] = content_type
-    if with_key:
-        headers["x-api-key"] = api_key
-    elif draw(st.booleans()):
-        headers["x-api-key"] = draw(HEADER_STRINGS)  # a wrong key is no key
+    needed = key_header(COMMITTED["paths"][operation.path][operation.method.lower()])
+    if needed and with_key:
+        headers[needed] = keys[needed]
+    elif needed and draw(st.booleans()):
+        headers[needed] = draw(HEADER_STRINGS)  # a wrong key is no key
+    if takes_session(COMMITTED["paths"][operation.path][operation.method.lower()]) and draw(st.booleans()):
+        # A made-up session: malformed is a 401, well-formed but not this customer's is a visitor's request, never a 500.
+        headers["x-persona-session"] = draw(st.one_of(
+            HEADER_STRINGS, st.builds(lambda n, sig: f"{n}.{sig}", st.integers(0, 10**12),
+                                      st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=43, max_size=43))))
     if raw is None and has_body:
         raw = _encode(body, draw(st.booleans()))
     return FuzzRequest(operation.method.upper(), _path(operation.path, params), query_items,
@@ -232,7 +257,7 @@ def fuzz_requests(draw, operation, with_key: bool, api_key: str) -> FuzzRequest:
 @dataclass
 class Fuzzer:
     api_url: str
-    api_key: str
+    keys: dict[str, str]  # header -> the instance's key
     schema: Any
     session: requests.Session = field(default_factory=requests.Session)
     statuses: Counter = field(default_factory=Counter)  # (operation, status) -> requests
@@ -257,7 +282,8 @@ def fuzzer(tmp_path_factory):
         document = requests.get(endpoints["api_url"] + "/v1/openapi.json", timeout=30).json()
         served = {(m, p) for p, operations in document["paths"].items() for m in operations}
         assert served == {(m, p) for m, p, _ in OPERATIONS}, "the served document has other operations: persona openapi"
-        yield Fuzzer(endpoints["api_url"], endpoints["admin_api_key"], schemathesis.openapi.from_dict(document))
+        keys = {"x-api-key": endpoints["admin_api_key"], "x-persona-server-key": endpoints["server_key"]}
+        yield Fuzzer(endpoints["api_url"], keys, schemathesis.openapi.from_dict(document))
 
 
 def _not_json(constant: str) -> Any:
@@ -288,7 +314,8 @@ def _oversized(method: str, path: str, headers: dict[str, str]) -> FuzzRequest:
 def test_fuzz_operation(fuzzer: Fuzzer, method: str, path: str, with_key: bool) -> None:
     operation = fuzzer.schema[path][method]
     label = f"{method.upper()} {path}" + ("" if with_key else " (no key)")
-    headers = {"content-type": "application/json", **({"x-api-key": fuzzer.api_key} if with_key else {})}
+    needed = key_header(COMMITTED["paths"][path][method])
+    headers = {"content-type": "application/json", **({needed: fuzzer.keys[needed]} if needed and with_key else {})}
 
     def run(request: FuzzRequest) -> None:
         response = fuzzer.send(label, request)
@@ -299,7 +326,7 @@ def test_fuzz_operation(fuzzer: Fuzzer, method: str, path: str, with_key: bool) 
 
     if method in BODY_METHODS:
         run = example(_oversized(method, path, headers))(run)
-    run = given(fuzz_requests(operation, with_key, fuzzer.api_key))(run)
+    run = given(fuzz_requests(operation, with_key, fuzzer.keys))(run)
     run = settings(
         max_examples=EXAMPLES if with_key else EXAMPLES_WITHOUT_KEY,
         derandomize=SEED is None, database=None, deadline=None, print_blob=True,
