@@ -22,6 +22,19 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
         return exc.code, json.loads(exc.read() or b"null")
 
 
+def signed_in(api_url: str, customer_id: str) -> dict[str, str]:
+    """The header that proves a customer (shared/trust.py), from the local runtime's stand-in for the retailer's
+    sign-in (POST /local/storefront-sessions), as the demo shop gets it."""
+    status, answer = http("POST", api_url + "/local/storefront-sessions", {"customer_id": customer_id})
+    assert status == 200, answer
+    return {answer["header"]: answer["session"]}
+
+
+def backend(endpoints: dict[str, Any]) -> dict[str, str]:
+    """The header of the retailer's backend on `/v1/server/` routes locally (an IAM signature in AWS)."""
+    return {"x-persona-server-key": endpoints["server_key"]}
+
+
 def eventually(check, timeout_s: float = 20.0, interval_s: float = 0.2):
     """Poll `check` until it returns something truthy (queues are asynchronous)."""
     deadline = time.monotonic() + timeout_s

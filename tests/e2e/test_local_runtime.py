@@ -9,6 +9,7 @@ import pytest
 
 from infra.local.runtime import LocalRuntime
 from infra.topology import TOPOLOGY
+from tests.conftest import visitor
 from tests.e2e.conftest import eventually, http
 
 pytestmark = pytest.mark.e2e
@@ -48,13 +49,14 @@ def test_every_resource_of_the_topology_exists(runtime):
 
 
 def test_every_route_reaches_its_function(runtime):
-    api, admin = runtime.endpoints.api_url, {"x-api-key": runtime.endpoints.admin_api_key}
+    api = runtime.endpoints.api_url
+    admin = {"x-api-key": runtime.endpoints.admin_api_key, "x-persona-server-key": runtime.server_key}  # staff's and the backend's
     for route in TOPOLOGY.routes:
         path = route.path.replace("{", "").replace("}", "")  # any value for path parameters
         status, body = http(route.method, api + path, {"events": [{}]} if route.method == "POST" else None, headers=admin)
         # Whatever the answer, it came from the route's handler, not the gateway's "no route".
         assert status < 500, (route, status, body)
-        assert not (isinstance(body, dict) and body.get("error", {}).get("code") in {"route_not_found", "method_not_allowed"})
+        assert not (isinstance(body, dict) and body.get("error", {}).get("code") in {"route_not_found", "method_not_allowed", "forbidden"})
 
 
 def test_a_poison_message_is_retried_alone_then_dead_lettered(runtime):
@@ -63,7 +65,8 @@ def test_a_poison_message_is_retried_alone_then_dead_lettered(runtime):
     dlq_url = runtime.resources.dlq_urls["profiles_interactions"]
     sqs.send_message(QueueUrl=queue_url, MessageBody='{"not": "an EventBridge event"}')
     now = datetime.now(UTC).isoformat()
-    http("POST", runtime.endpoints.api_url + "/v1/events", {"events": [{"type": "page_view", "anonymous_id": "anon-poison-neighbour", "timestamp": now}]})
+    neighbour = visitor("anon-poison-neighbour")
+    http("POST", runtime.endpoints.api_url + "/v1/events", {"events": [{"type": "page_view", "anonymous_id": neighbour, "timestamp": now}]})
 
     def dead_lettered():
         return sqs.receive_message(QueueUrl=dlq_url, AttributeNames=["All"], WaitTimeSeconds=1).get("Messages")
@@ -72,6 +75,58 @@ def test_a_poison_message_is_retried_alone_then_dead_lettered(runtime):
     assert message["Body"] == '{"not": "an EventBridge event"}'
     # It was received max_receive_count times before SQS moved it.
     assert int(message["Attributes"]["ApproximateReceiveCount"]) >= TOPOLOGY.queue("profiles_interactions").max_receive_count
-    status, profile = http("GET", runtime.endpoints.api_url + "/v1/profiles/anon-poison-neighbour", headers={"x-api-key": runtime.endpoints.admin_api_key})
+    status, profile = http("GET", runtime.endpoints.api_url + f"/v1/profiles/{neighbour}", headers={"x-api-key": runtime.endpoints.admin_api_key})
     assert status == 200 and profile["interactions"]["total"] == 1  # the good neighbour counted once
     assert runtime.dispatcher.stats["profiles_interactions.failed"] >= TOPOLOGY.queue("profiles_interactions").max_receive_count
+
+
+def test_the_local_order_system_sends_a_checkouts_purchases_from_the_backend(runtime):
+    """POST /local/orders plays the retailer's order system for the demo shop: each line becomes a purchase sent to
+    /v1/server/events as the backend (only it may send purchases with their value), so profiles and results count them."""
+    api, admin = runtime.endpoints.api_url, {"x-api-key": runtime.endpoints.admin_api_key}
+
+    def purchases(profile_id):
+        status, profile = http("GET", f"{api}/v1/profiles/{profile_id}", headers=admin)
+        return profile["interactions"]["by_type"] if status == 200 else None
+
+    buyer = visitor("anon-local-order")
+    order = {"anonymous_id": buyer, "order_id": "o-local-1", "lines": [
+        {"item_id": "sku-1001", "category": "running-shoes", "brand": "Stride", "value": 89.9, "currency": "EUR"},
+        {"item_id": "sku-3001", "value": "12.50", "currency": "EUR"}]}
+    assert http("POST", api + "/local/orders", order) == (202, {"accepted": 2, "rejected": [], "changed": []})
+    assert http("POST", api + "/local/orders", order)[0] == 202  # sent again (the same order id): the same purchases
+    eventually(lambda: purchases(buyer) == {"purchase": 2}, timeout_s=20)  # purchases, not page views
+
+    # With the customer's session the purchases name the customer; with another's, they are the visitor's alone.
+    customer, other = "C-LOCAL-ORDER", "C-LOCAL-ORDER-OTHER"
+    session = {"X-Persona-Session": runtime.storefront_session(customer)}
+    line = [{"item_id": "sku-2001", "value": 149, "currency": "EUR"}]
+    assert http("POST", api + "/local/orders", {"anonymous_id": visitor("anon-local-order-2"), "customer_id": customer, "lines": line},
+                session)[0] == 202
+    eventually(lambda: purchases(customer) == {"purchase": 1}, timeout_s=20)
+    unproven = visitor("anon-local-order-3")
+    unproven_order = {"anonymous_id": unproven, "customer_id": other, "order_id": "o-local-3", "lines": line}
+    assert http("POST", api + "/local/orders", unproven_order, session)[0] == 202
+    assert http("POST", api + "/local/orders", unproven_order)[0] == 202  # the same order without a session: the same purchase
+    eventually(lambda: purchases(unproven) == {"purchase": 1}, timeout_s=20)
+    assert http("GET", f"{api}/v1/profiles/{other}", headers=admin)[0] == 404
+    assert purchases(buyer) == {"purchase": 2}  # the order sent twice at first: still counted once
+
+    # Strict: anything else is a 400 with the API's error shape (never a 5xx), a bad session a 401.
+    good_line = {"item_id": "sku-1", "value": 1, "currency": "EUR"}
+    bad = [b"{not json", b"", b"[]", b"null", {}, {"lines": [good_line]}, {"anonymous_id": "anon-1", "lines": [good_line]},
+           {"anonymous_id": 5, "lines": [good_line]}, {"anonymous_id": buyer}, {"anonymous_id": buyer, "lines": []},
+           {"anonymous_id": buyer, "lines": [good_line] * 101}, {"anonymous_id": buyer, "lines": ["sku-1"]},
+           {"anonymous_id": buyer, "lines": [good_line], "total": 1}, {"anonymous_id": buyer, "customer_id": "", "lines": [good_line]},
+           {"anonymous_id": buyer, "order_id": "x" * 65, "lines": [good_line]},
+           *({"anonymous_id": buyer, "lines": [{**good_line, **change}]} for change in (
+               {"value": -1}, {"value": 1.005}, {"value": "abc"}, {"value": True}, {"value": None}, {"value": 1e30}, {"value": "NaN"},
+               {"currency": "eur"}, {"currency": None}, {"item_id": ""}, {"item_id": None}, {"brand": 7}, {"category": "x" * 129},
+               {"price": 1}))]
+    for body in bad:
+        status, answer = http("POST", api + "/local/orders", body)
+        assert status == 400 and answer["error"]["code"] == "invalid_request" and answer["error"]["message"], (body, answer)
+    status, answer = http("POST", api + "/local/orders", order, {"X-Persona-Session": "not-a-session"})
+    assert status == 401 and answer["error"]["code"] == "invalid_session"
+    assert http("GET", api + "/local/orders")[0] == 405
+    assert not [p for p in http("GET", api + "/v1/openapi.json")[1]["paths"] if p.startswith("/local/")]  # not a Persona route
