@@ -51,6 +51,33 @@ def eventually(check, timeout_s: float = 20.0, interval_s: float = 0.2):
     raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
 
 
+CUSTOMERS_HEADER = "customer_id,email,phone,first_name,last_name,birth_date,country,email_opt_in,created_at\n"
+
+
+def customers_on_file(endpoints: dict[str, Any], name: str, customers: dict[str, str]) -> None:
+    """Customers the retailer's CRM holds, with their e-mail address (customer id -> address), imported through the
+    drop bucket as an export would be. A customer's privacy request gets its confirmation link only at the address
+    on file (a customer id anyone could type proves nothing), so this returns once the import is done and the
+    privacy context has learnt the addresses (its queue is empty)."""
+    import boto3
+
+    def aws(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoints["aws_endpoint_url"], region_name=endpoints["region"],
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    key = f"customers/{name}.csv"
+    rows = "".join(f"{customer},{email},,Test,Customer,1980-01-01,DE,false,2025-01-10\n" for customer, email in customers.items())
+    aws("s3").put_object(Bucket=endpoints["drop_bucket"], Key=key, Body=(CUSTOMERS_HEADER + rows).encode())
+    admin = {"x-api-key": endpoints["admin_api_key"]}
+    eventually(lambda: any(i["key"] == key and i["status"] == "completed"
+                           for i in http("GET", endpoints["api_url"] + "/v1/imports", headers=admin)[1]["imports"]), timeout_s=60)
+    sqs = aws("sqs")
+    queue = sqs.get_queue_url(QueueName="persona-privacy-contacts")["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    eventually(lambda: not any(int(n) for n in sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"].values()),
+               timeout_s=30)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium driven by Playwright (its own browser downloads are not used)."""

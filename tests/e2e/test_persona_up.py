@@ -16,7 +16,8 @@ import boto3
 import pytest
 
 from infra.topology import TOPOLOGY
-from tests.e2e.conftest import eventually, http
+from tests.conftest import visitor
+from tests.e2e.conftest import customers_on_file, eventually, http, signed_in
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -76,21 +77,22 @@ def test_healthz_and_openapi(running):
 def test_event_slice_end_to_end(running):
     _, endpoints, _ = running
     api, admin = endpoints["api_url"], {"x-api-key": endpoints["admin_api_key"]}
-    now = datetime.now(UTC).isoformat()
+    now, anonymous_id = datetime.now(UTC).isoformat(), visitor("anon-e2e")
     batch = {
         "events": [
-            {"type": "page_view", "anonymous_id": "anon-e2e", "timestamp": now},
-            {"type": "product_view", "anonymous_id": "anon-e2e", "item_id": "sku-1", "timestamp": now},
-            {"type": "product_view", "anonymous_id": "anon-e2e", "timestamp": now},  # no item_id: rejected
+            {"type": "page_view", "anonymous_id": anonymous_id, "timestamp": now},
+            {"type": "product_view", "anonymous_id": anonymous_id, "item_id": "sku-1", "timestamp": now},
+            {"type": "product_view", "anonymous_id": anonymous_id, "timestamp": now},  # no item_id: rejected
+            {"type": "page_view", "anonymous_id": "anon-e2e", "timestamp": now},  # a guessable visitor id: rejected
         ]
     }
     status, body = http("POST", api + "/v1/events", batch)
     assert status == 202
     assert body["accepted"] == 2
-    assert [r["index"] for r in body["rejected"]] == [2]
+    assert [r["index"] for r in body["rejected"]] == [2, 3]
 
     def counted():
-        status, profile = http("GET", api + "/v1/profiles/anon-e2e", headers=admin)
+        status, profile = http("GET", api + f"/v1/profiles/{anonymous_id}", headers=admin)
         return profile if status == 200 and profile["interactions"]["total"] == 2 else None
 
     profile = eventually(counted)
@@ -151,9 +153,13 @@ def test_persona_drop_imports_an_export_with_its_mapping(running, tmp_path):
 def test_a_privacy_request_through_the_outbox_and_verification(running):
     _, endpoints, state_dir = running
     api = endpoints["api_url"]
+    # A customer of the retailer's CRM: their request's link goes to the address on file (a customer id alone proves nothing).
+    customers_on_file(endpoints, "e2e-privacy", {"C-E2E": "e2e@example.org"})
+    session = signed_in(api, "C-E2E")  # events and consents naming a customer need the customer's session
     events = [{"type": "product_view", "customer_id": "C-E2E", "item_id": "sku-9", "timestamp": datetime.now(UTC).isoformat()}]
-    assert http("POST", api + "/v1/events", {"events": events})[0] == 202
-    assert http("PUT", api + "/v1/consents/C-E2E", {"purposes": {"personalization": True}, "source": "banner", "policy_version": "v1"})[0] == 200
+    assert http("POST", api + "/v1/events", {"events": events}, session) == (202, {"accepted": 1, "rejected": [], "changed": []})
+    assert http("PUT", api + "/v1/consents/C-E2E", {"purposes": {"personalization": True}, "source": "banner", "policy_version": "v1"},
+                session)[0] == 200
     admin = {"x-api-key": endpoints["admin_api_key"]}
     eventually(lambda: http("GET", api + "/v1/profiles/C-E2E", headers=admin)[0] == 200, timeout_s=30)
 
@@ -172,14 +178,14 @@ def test_a_privacy_request_through_the_outbox_and_verification(running):
     done = eventually(lambda: http("GET", api + f"/v1/privacy-requests/{created['request_id']}")[1]["status"] == "completed", timeout_s=60)
     assert done
     assert http("GET", api + "/v1/profiles/C-E2E", headers=admin)[0] == 404
-    assert http("GET", api + "/v1/consents/C-E2E")[1]["history"] == []
+    assert http("GET", api + "/v1/consents/C-E2E", headers=session)[1]["history"] == []
 
 
 def test_train_and_publish_a_model_that_serves_without_a_restart(running, tmp_path):
     from infra.local.demo_catalog import demo_catalog, simulate_shoppers, write_interactions
 
     _, endpoints, state_dir = running
-    url = endpoints["api_url"] + "/v1/recommendations?placement=product&item_id=sku-1001&anonymous_id=anon-e2e"
+    url = endpoints["api_url"] + f"/v1/recommendations?placement=product&item_id=sku-1001&anonymous_id={visitor('anon-e2e')}"
     assert http("GET", url)[1]["fallback_reason"] == "no_model"  # nothing published yet: neutral, not a 5xx
 
     catalog = demo_catalog()
@@ -206,8 +212,9 @@ def test_persona_copy_back_leaves_out_people_erased_since_the_restore_point(runn
     someone erased since (docs/operations.md)."""
     _, endpoints, state_dir = running
     api, erased = endpoints["api_url"], "C-COPY-BACK"
+    customers_on_file(endpoints, "e2e-copy-back", {erased: "copy-back@example.org"})  # the link goes to the address on file
     events = [{"type": "product_view", "customer_id": erased, "item_id": "sku-9", "timestamp": datetime.now(UTC).isoformat()}]
-    assert http("POST", api + "/v1/events", {"events": events})[0] == 202
+    assert http("POST", api + "/v1/events", {"events": events}, signed_in(api, erased))[1]["accepted"] == 1
     eventually(lambda: http("GET", api + f"/v1/profiles/{erased}", headers={"x-api-key": endpoints["admin_api_key"]})[0] == 200, timeout_s=30)
     _, created = http("POST", api + "/v1/privacy-requests", {"type": "erasure", "subject_id": erased, "contact": "copy-back@example.org"})
     outbox = subprocess.run([sys.executable, "-m", "persona.cli", "outbox", "--json", "--state-dir", str(state_dir)],
