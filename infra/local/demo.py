@@ -4,13 +4,15 @@ CDNOW's real orders (the 1/10 sample of the BTYD literature: 2,357 customers, 6,
 orders) as an orders export, and a generated customers export for the same people.
 
 Everything goes in the way real data would: the model through `persona train` and the
-models bucket, consent and events through the public API, the export through the drop
-bucket (S3 notification, queue, import function).
+models bucket, consent and events through the public API (the signed-in customer's with the
+session the shop's sign-in gives, the order through the retailer's backend route with the
+server key), the export through the drop bucket (S3 notification, queue, import function).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
 import json
 import random
@@ -32,30 +34,50 @@ CATALOG = [
     ("sku-2001", "rain-jackets", "Nordwand"),
     ("sku-3001", "socks", "Stride"),
 ]
+
+
+def demo_visitor(name: str) -> str:
+    """A demo visitor's id. The public API takes only a visitor id that is a secret (shared/trust.py: at least
+    128 random-looking bits), so a readable name gets 32 hex digits of its SHA-256: the same in every run, so
+    the README can name it (a demo's id is public, which a real visitor's never is). As `tests.conftest.visitor`."""
+    return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+
+
+DEMO_VISITOR = demo_visitor("anon-demo-3")  # anon-demo-3-12ced589a81134691a8a0c12283f1217
+DEMO_CUSTOMER = "cust-demo-42"
+DEMO_CUSTOMER_VISITOR = demo_visitor("anon-demo-2")  # the customer's device before signing in
 # The demo visitors agreed in the consent banner. Neither falls in the 5 % global holdout
 # (shared/bucketing.py), which would show them nothing personal.
-CONSENTING = ("anon-demo-3", "cust-demo-42")
+CONSENTING = (DEMO_VISITOR, DEMO_CUSTOMER)
 
 
-def demo_events(now: datetime | None = None) -> list[dict[str, Any]]:
+def demo_events(now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The demo's storefront traffic, by who sends it (shared/trust.py): `visitor`, the anonymous visitor's
+    browsing (no session); `customer`, the signed-in customer's (with their session: events naming a customer
+    id need it); `orders`, the customer's order as the retailer's backend sends it (only it sends purchases
+    with their value)."""
     now = now or datetime.now(UTC)
-    events: list[dict[str, Any]] = []
+    batches: dict[str, list[dict[str, Any]]] = {"visitor": [], "customer": [], "orders": []}
 
-    def add(minutes_ago: int, **fields: Any) -> None:
+    def add(batch: str, minutes_ago: int, **fields: Any) -> None:
         stamp = (now - timedelta(minutes=minutes_ago)).isoformat()
-        events.append({"timestamp": stamp, "context": {"device": "mobile", "locale": "en-GB"}, **fields})
+        batches[batch].append({"timestamp": stamp, "context": {"device": "mobile", "locale": "en-GB"}, **fields})
 
     # An anonymous visitor who browses running shoes and leaves a cart.
-    add(30, type="page_view", anonymous_id="anon-demo-3", context={"device": "mobile", "page": "/", "traffic_source": "instagram"})
+    add("visitor", 30, type="page_view", anonymous_id=DEMO_VISITOR,
+        context={"device": "mobile", "page": "/", "traffic_source": "instagram"})
     for minutes, (sku, category, brand) in zip((28, 25), CATALOG[:2]):
-        add(minutes, type="product_view", anonymous_id="anon-demo-3", item_id=sku, category=category, brand=brand)
-    add(24, type="add_to_cart", anonymous_id="anon-demo-3", item_id="sku-1002", category="running-shoes", brand="Aero")
-    # A known customer who searches, buys and clicks a campaign.
-    add(90, type="search", customer_id="cust-demo-42", anonymous_id="anon-demo-2", query="rain jacket")
-    add(88, type="product_view", customer_id="cust-demo-42", item_id="sku-2001", category="rain-jackets", brand="Nordwand")
-    add(80, type="purchase", customer_id="cust-demo-42", item_id="sku-2001", value="149.00", currency="EUR")
-    add(10, type="email_click", customer_id="cust-demo-42", context={"device": "desktop", "traffic_source": "email"})
-    return events
+        add("visitor", minutes, type="product_view", anonymous_id=DEMO_VISITOR, item_id=sku, category=category, brand=brand)
+    add("visitor", 24, type="add_to_cart", anonymous_id=DEMO_VISITOR, item_id="sku-1002", category="running-shoes", brand="Aero")
+    # A known customer who signs in on their phone (identify: the one event that links the device to them),
+    # searches, buys and clicks a campaign.
+    add("customer", 91, type="identify", customer_id=DEMO_CUSTOMER, anonymous_id=DEMO_CUSTOMER_VISITOR)
+    add("customer", 90, type="search", customer_id=DEMO_CUSTOMER, anonymous_id=DEMO_CUSTOMER_VISITOR, query="rain jacket")
+    add("customer", 88, type="product_view", customer_id=DEMO_CUSTOMER, item_id="sku-2001", category="rain-jackets", brand="Nordwand")
+    add("orders", 80, type="purchase", customer_id=DEMO_CUSTOMER, anonymous_id=DEMO_CUSTOMER_VISITOR, item_id="sku-2001",
+        category="rain-jackets", brand="Nordwand", value="149.00", currency="EUR")
+    add("customer", 10, type="email_click", customer_id=DEMO_CUSTOMER, context={"device": "desktop", "traffic_source": "email"})
+    return batches
 
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
@@ -160,11 +182,37 @@ HERO_EXPERIMENT = {
 }
 
 
-def _call(endpoints: Endpoints, method: str, path: str, body: Any, *, admin: bool = False) -> Any:
-    headers = {"content-type": "application/json", **({"x-api-key": endpoints.admin_api_key} if admin else {})}
+def _call(endpoints: Endpoints, method: str, path: str, body: Any, *, admin: bool = False,
+          headers: dict[str, str] | None = None) -> Any:
+    headers = {"content-type": "application/json", **({"x-api-key": endpoints.admin_api_key} if admin else {}), **(headers or {})}
     request = urllib.request.Request(f"{endpoints.api_url}{path}", data=json.dumps(body).encode(), headers=headers, method=method)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+# The local runtime's stand-in for the retailer's sign-in (infra/local/gateway.py): a session for a customer id.
+SIGN_IN = "/local/storefront-sessions"
+
+
+def sign_in(endpoints: Endpoints, customer_id: str) -> dict[str, str]:
+    """The header that proves the customer (`X-Persona-Session`), as the shop's sign-in gives it."""
+    answer = _call(endpoints, "POST", SIGN_IN, {"customer_id": customer_id})
+    return {answer["header"]: answer["session"]}
+
+
+def post_demo_events(endpoints: Endpoints, now: datetime | None = None) -> dict[str, Any]:
+    """Each batch by its sender; what the collection API answered, added up."""
+    batches = demo_events(now)
+    session = sign_in(endpoints, DEMO_CUSTOMER)
+    answers = [
+        _call(endpoints, "POST", "/v1/events", {"events": batches["visitor"]}),
+        _call(endpoints, "POST", "/v1/events", {"events": batches["customer"]}, headers=session),
+        _call(endpoints, "POST", "/v1/server/events", {"events": batches["orders"]},
+              headers={"x-persona-server-key": endpoints.server_key}),
+    ]
+    return {"accepted": sum(a["accepted"] for a in answers),
+            "rejected": [{**r, "batch": name} for name, a in zip(batches, answers) for r in a["rejected"]],
+            "changed": [{**r, "batch": name} for name, a in zip(batches, answers) for r in a.get("changed", [])]}
 
 
 def load(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
@@ -175,10 +223,11 @@ def load(endpoints: Endpoints, workdir: Path) -> dict[str, Any]:
     `GET /v1/imports` shows their reports when done.
     """
     summary: dict[str, Any] = {"shop": open_shop(endpoints, workdir)}
-    for subject in CONSENTING:
+    for subject in CONSENTING:  # a customer's consents need their session; a visitor's id is its own proof
         _call(endpoints, "PUT", f"/v1/consents/{subject}",
-              {"purposes": {"analytics": True, "personalization": True}, "source": "banner", "policy_version": "demo-1"})
-    summary["events"] = _call(endpoints, "POST", "/v1/events", {"events": demo_events()})
+              {"purposes": {"analytics": True, "personalization": True}, "source": "banner", "policy_version": "demo-1"},
+              headers=sign_in(endpoints, subject) if subject == DEMO_CUSTOMER else None)
+    summary["events"] = post_demo_events(endpoints)
     _call(endpoints, "POST", "/v1/experiments", HERO_EXPERIMENT, admin=True)
     summary["experiment"] = _call(endpoints, "PATCH", f"/v1/experiments/{HERO_EXPERIMENT['key']}", {"status": "running"}, admin=True)["key"]
     orders = cdnow_sample_export(workdir / "demo")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from infra.local.demo import DEMO_CUSTOMER, DEMO_CUSTOMER_VISITOR, DEMO_VISITOR
+from tests.conftest import visitor
 from tests.e2e.conftest import eventually, http
 from tests.e2e.test_persona_up import start_persona_up
 
@@ -23,12 +25,17 @@ def get(endpoints, path):
 def test_the_demo_storefront_events_arrive(demo):
     _, endpoints, _ = demo
 
-    def all_counted():  # the demo customer has 4 events; they arrive through the queue
-        status, profile = get(endpoints, "/v1/profiles/cust-demo-42")
-        return profile if status == 200 and profile["interactions"]["total"] >= 4 else None
+    def all_counted():  # the demo customer has 5 events; they arrive through the queue
+        status, profile = get(endpoints, f"/v1/profiles/{DEMO_CUSTOMER}")
+        return profile if status == 200 and profile["interactions"]["total"] >= 5 else None
 
     profile = eventually(all_counted, timeout_s=60)
-    assert profile["interactions"]["by_type"]["purchase"] == 1 and profile["linked_ids"] == ["anon-demo-2"]
+    # The sign-in (identify, with the customer's session) linked the phone; the order came from the retailer's backend.
+    assert profile["interactions"]["by_type"]["purchase"] == 1 and profile["interactions"]["by_type"]["identify"] == 1
+    assert profile["linked_ids"] == [DEMO_CUSTOMER_VISITOR] and DEMO_CUSTOMER_VISITOR == visitor("anon-demo-2")
+    _, _, state_dir = demo
+    log = state_dir / "persona-up.log"
+    eventually(lambda: "demo data: 9 storefront events accepted" in log.read_text(), timeout_s=30)  # none rejected
 
 
 def test_the_demo_imports_its_crm_exports_and_segments_them(demo):
@@ -66,19 +73,20 @@ def test_the_demo_shop_recommends_to_its_consenting_visitor(demo):
     api = endpoints["api_url"] + "/v1/recommendations?placement=home&n=5"
 
     def personalized():
-        status, answer = http("GET", api + "&anonymous_id=anon-demo-3")
+        status, answer = http("GET", api + f"&anonymous_id={DEMO_VISITOR}")
         return answer if status == 200 and answer["personalized"] else None
 
     answer = eventually(personalized, timeout_s=60)  # the visitor's views arrive through the queue
     assert len(answer["items"]) == 5 and answer["items"][0]["reason"]["basis_item_id"] in {"sku-1001", "sku-1002"}
-    stranger = http("GET", api + "&anonymous_id=anon-nobody")[1]
+    stranger = http("GET", api + f"&anonymous_id={visitor('anon-nobody')}")[1]
     assert not stranger["personalized"] and stranger["fallback_reason"] == "unknown_visitor" and len(stranger["items"]) == 5
 
 
 def test_the_demo_runs_a_hero_banner_experiment(demo):
     _, endpoints, _ = demo
-    status, answer = http("POST", endpoints["api_url"] + "/v1/assignments", {"anonymous_id": "anon-demo-3"})
+    assert DEMO_VISITOR == visitor("anon-demo-3")  # the id the README names
+    status, answer = http("POST", endpoints["api_url"] + "/v1/assignments", {"anonymous_id": DEMO_VISITOR})
     assert status == 200 and answer["excluded_reason"] is None
     assert [a["experiment"] for a in answer["assignments"]] == ["hero-banner"]
-    again = http("POST", endpoints["api_url"] + "/v1/assignments", {"anonymous_id": "anon-demo-3"})[1]
+    again = http("POST", endpoints["api_url"] + "/v1/assignments", {"anonymous_id": DEMO_VISITOR})[1]
     assert again["assignments"][0]["variant"] == answer["assignments"][0]["variant"]  # sticky
