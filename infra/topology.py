@@ -328,7 +328,8 @@ TOPOLOGY = Topology(
             description="Event collection API: validates tracking batches, publishes InteractionRecorded",
             memory_mb=512,
             reserved_concurrency=50,  # storefront traffic must not starve the rest of the account
-            grants=(Grant("bus", "persona", "put"), _SESSION_KEYS),
+            # Reads the published catalog's vocabulary (shared/catalog.py) to drop made-up categories and brands.
+            grants=(Grant("bus", "persona", "put"), _SESSION_KEYS, Grant("table", "profiles", "read")),
         ),
         Function(
             id="profiles_admin",
@@ -372,6 +373,14 @@ TOPOLOGY = Topology(
             timeout_s=600,
             reserved_concurrency=1,  # one full recompute at a time
             grants=(_PROFILES_RW, Grant("bus", "persona", "put")),
+        ),
+        Function(
+            id="profiles_catalog",
+            context="profiles",
+            handler="functions.profiles.consumers.catalog_handler",
+            description="Keeps the published catalog's vocabulary (CatalogPublished): categories and brands storefront "
+            "events may name, sensitive categories no segment uses",
+            grants=(_PROFILES_RW,),
         ),
         Function(
             id="profiles_privacy",
@@ -468,6 +477,14 @@ TOPOLOGY = Topology(
             handler="functions.recommend.admin.catalog_handler",
             description="The published product catalog for storefronts: browse, search, one product",
             grants=(Grant("bucket", "models", "read"),),
+        ),
+        Function(
+            id="recommend_catalog_changes",
+            context="recommend",
+            handler="functions.recommend.consumers.catalog_changes_handler",
+            description="A catalog or rules published into the models bucket: publishes CatalogPublished (the vocabulary)",
+            timeout_s=60,
+            grants=(Grant("bucket", "models", "read"), _BUS),
         ),
         Function(
             id="recommend_events",
@@ -610,6 +627,8 @@ TOPOLOGY = Topology(
         Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10, max_receive_count=THROTTLED_RECEIVES),
         Queue(id="privacy_contacts", consumer="privacy_contacts", batch_size=10),
         Queue(id="recommend_events", consumer="recommend_events", batch_size=100, max_batching_window_s=1),
+        Queue(id="recommend_catalog_changes", consumer="recommend_catalog_changes", batch_size=10),
+        Queue(id="profiles_catalog", consumer="profiles_catalog", batch_size=10),
         Queue(id="recommend_privacy", consumer="recommend_privacy", batch_size=1),
         Queue(id="experiments_events", consumer="experiments_events", batch_size=100, max_batching_window_s=1),
         Queue(id="experiments_privacy", consumer="experiments_privacy", batch_size=1),
@@ -640,6 +659,12 @@ TOPOLOGY = Topology(
             queue="profiles_privacy",
             sources=("persona.privacy",),
             detail_types=("ConsentChanged",),
+        ),
+        EventRule(
+            id="catalog_to_profiles",
+            queue="profiles_catalog",
+            sources=("persona.recommend",),
+            detail_types=("CatalogPublished",),
         ),
         EventRule(
             id="privacy_requests_to_privacy",
@@ -750,7 +775,10 @@ TOPOLOGY = Topology(
             expire_after_days=30,
         ),
         Bucket(id="exports", context="privacy", purpose="Access and portability exports", expire_after_days=7),
-        Bucket(id="models", context="recommend", purpose="Versioned recommendation model artifacts", versioned=True),
+        Bucket(id="models", context="recommend", purpose="Versioned recommendation model artifacts", versioned=True,
+               # A published catalog or rules: the vocabulary other contexts check storefront text against.
+               notifications=(BucketNotification(queue="recommend_catalog_changes", prefix="catalog/"),
+                              BucketNotification(queue="recommend_catalog_changes", prefix="config/"))),
         Bucket(id="web", context="platform", purpose="Storefront demo, privacy centre and dashboard"),
     ),
 )

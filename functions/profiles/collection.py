@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from functions.profiles.schemas import ConversionRecorded, InteractionRecorded, Rejection, TrackingEvent
+from shared.catalog import CatalogPublished
 from shared.envelope import EventEnvelope, derived_event_id, new_event
 from shared.trust import VISITOR_ID_RULE, Caller, is_visitor_id
 
@@ -33,6 +35,32 @@ PURCHASE_AS_PAGE_VIEW = ("recorded as a view of the order page: purchases carry 
                          "backend (/v1/server/events)")
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """The categories and brands of the published catalog (shared/catalog.py), as sets."""
+
+    categories: frozenset[str]
+    brands: frozenset[str]
+
+    @classmethod
+    def of(cls, published: CatalogPublished) -> Vocabulary:
+        return cls(frozenset(published.categories), frozenset(published.brands))
+
+
+def known_words(event: TrackingEvent, vocabulary: Vocabulary | None) -> tuple[TrackingEvent, list[str]]:
+    """Category and brand only as the published catalog names them; anything else is dropped from the event
+    (which is still recorded). Until a catalog is published there is nothing to check against."""
+    if vocabulary is None:
+        return event, []
+    dropped = {field: value for field, value, known in (("category", event.category, vocabulary.categories),
+                                                        ("brand", event.brand, vocabulary.brands))
+               if value is not None and value not in known}
+    if not dropped:
+        return event, []
+    notes = [f"{field} {value[:40]!r} is not in the published catalog: dropped" for field, value in dropped.items()]
+    return event.model_copy(update=dict.fromkeys(dropped)), notes
+
+
 def admit(event: TrackingEvent, caller: Caller) -> tuple[TrackingEvent | None, str | None]:
     """What of the event the caller may send: (the event to record or None, why it was refused or changed).
 
@@ -51,7 +79,8 @@ def admit(event: TrackingEvent, caller: Caller) -> tuple[TrackingEvent | None, s
     return event, None
 
 
-def validate_events(raw_events: Iterable[Any], caller: Caller) -> tuple[list[TrackingEvent], list[Rejection], list[Rejection]]:
+def validate_events(raw_events: Iterable[Any], caller: Caller, vocabulary: Vocabulary | None = None
+                    ) -> tuple[list[TrackingEvent], list[Rejection], list[Rejection]]:
     """(accepted events, rejected items, items accepted with a change), each item with its index and reasons."""
     accepted: list[TrackingEvent] = []
     rejected: list[Rejection] = []
@@ -66,9 +95,10 @@ def validate_events(raw_events: Iterable[Any], caller: Caller) -> tuple[list[Tra
         if admitted is None:
             rejected.append(Rejection(index=index, errors=[reason or "refused"]))
             continue
+        admitted, notes = known_words(admitted, vocabulary)
         accepted.append(admitted)
-        if reason:
-            changed.append(Rejection(index=index, errors=[reason]))
+        if reason or notes:
+            changed.append(Rejection(index=index, errors=[reason] * bool(reason) + notes))
     return accepted, rejected, changed
 
 

@@ -26,6 +26,7 @@ from shared import contacts, settings
 from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
 from shared.aws.secrets import secret_value
+from shared.catalog import DEFAULT_SENSITIVE_CATEGORIES, CatalogPublished
 from shared.consent import ConsentChanged
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event
@@ -77,10 +78,11 @@ def _update_segments(profile_ids: set[str], correlation_id: str) -> None:
     base = store.segment_base()
     if base is None:
         return
-    now = _now()
+    now, sensitive = _now(), _sensitive(store)
     changes = []
     for profile_id in sorted(profile_ids):
-        _, record, change = segmentation.segment_one(profile_id, store.profile_inputs(profile_id), base, base.at(now), None)
+        _, record, change = segmentation.segment_one(profile_id, store.profile_inputs(profile_id), base, base.at(now), None,
+                                                     sensitive=sensitive)
         if record:
             store.save_segment_record(record, now)
         if change:
@@ -234,10 +236,16 @@ def _completion(report: ImportReport) -> dict:
     })
 
 
+def _sensitive(store) -> frozenset[str]:
+    """Categories no segment may use: the published catalog's, the defaults before one is published."""
+    vocabulary = store.vocabulary()
+    return frozenset(vocabulary.sensitive_categories if vocabulary else DEFAULT_SENSITIVE_CATEGORIES)
+
+
 def recompute_segments(correlation_id: str) -> dict[str, int]:
     """Segments and quality of every profile; ProfileUpdated for each membership change."""
     store, now = profile_store(), _now()
-    outcome = segmentation.recompute(store.segmentation_inputs(), now)
+    outcome = segmentation.recompute(store.segmentation_inputs(), now, sensitive=_sensitive(store))
     store.save_segments(outcome, now)
     _publisher().publish([
         new_event("ProfileUpdated", ProfileUpdated(profile_id=c.profile_id, added=c.added, removed=c.removed, segments=c.labels),
@@ -358,3 +366,17 @@ def _act_on_request(record: SQSRecord) -> None:
 def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The profiles context's part of each privacy request, and consent limits on profiling."""
     return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)
+
+
+# ---------------------------------------------------------------- the published catalog's vocabulary
+_catalog = BatchProcessor(event_type=EventType.SQS)
+
+
+def _keep_vocabulary(record: SQSRecord) -> None:
+    profile_store().save_vocabulary(CatalogPublished.model_validate(envelope_from_body(record.body).data))
+
+
+@logger.inject_lambda_context
+def catalog_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """CatalogPublished: the categories and brands storefront events may name, the sensitive ones no segment uses."""
+    return process_partial_response(event=event, record_handler=_keep_vocabulary, processor=_catalog, context=context)

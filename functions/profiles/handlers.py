@@ -6,6 +6,7 @@ what only consumers need (the X-Ray SDK, S3).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -50,6 +51,23 @@ def _publisher() -> EventPublisher:
     return EventPublisher(settings.load(BusSettings).event_bus_name)
 
 
+VOCABULARY_MAX_AGE_S = 60.0  # a newly published catalog counts within a minute
+
+
+@settings.per_container
+def _vocabulary_cache() -> dict[str, Any]:
+    return {"read_at": float("-inf"), "vocabulary": None}
+
+
+def _current_vocabulary() -> collection.Vocabulary | None:
+    """The published catalog's words, read at most once a minute per container."""
+    cache = _vocabulary_cache()
+    if time.monotonic() - cache["read_at"] >= VOCABULARY_MAX_AGE_S:
+        published = profile_store().vocabulary()
+        cache.update(read_at=time.monotonic(), vocabulary=collection.Vocabulary.of(published) if published else None)
+    return cache["vocabulary"]
+
+
 # ---------------------------------------------------------------- collection API
 collect_app = build_resolver(logger)
 
@@ -80,7 +98,7 @@ _COLLECT_RESPONSES = {202: {"description": "Accepted (possibly with per-item rej
 def collect_events(batch: Annotated[TrackingBatch, Body()], who: Annotated[Caller, Depends(caller)]) -> Response[CollectResult]:
     if len((collect_app.current_event.body or "").encode()) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"A batch may be at most {MAX_BATCH_BYTES // 1024} KB.")
-    accepted, rejected, changed = collection.validate_events(batch.events, who)
+    accepted, rejected, changed = collection.validate_events(batch.events, who, _current_vocabulary())
     envelopes = collection.interaction_events(accepted, correlation_id(collect_app))
     _publisher().publish(envelopes)
     metrics.add_metric(name="EventsAccepted", unit="Count", value=len(accepted))

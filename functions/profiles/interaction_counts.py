@@ -22,20 +22,36 @@ def is_counter(attribute: str) -> bool:
     return attribute.startswith(PREFIX) or attribute.startswith(AFFINITY_PREFIXES)
 
 
+# Per profile, at most this many distinct names of each kind are counted; a new name beyond it is not (the first
+# ones stay). Storefront text is the caller's: thousands of made-up search terms must not grow a profile item
+# towards DynamoDB's 400 KB. Categories and brands are the published catalog's already (collection.known_words).
+MAX_NAMES_PER_KIND = {"view_cat:": 50, "buy_cat:": 50, "view_brand:": 50, "buy_brand:": 50, "search:": 20}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _name(text: str) -> str:
-    return _SPACES.sub(" ", text.strip())[:MAX_NAME]
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text).strip())[:MAX_NAME]
 
 
-def increments(interaction: InteractionRecorded) -> dict[str, int]:
+def increments(interaction: InteractionRecorded, counted: Mapping[str, object] | None = None) -> dict[str, int]:
+    """The counters one interaction adds, given the profile's `counted` ones (None: not read, no cap)."""
     counters = {TOTAL: 1, f"{PREFIX}{interaction.type}": 1}
+    named: dict[str, int] = {}
     action = {"product_view": "view", "purchase": "buy"}.get(interaction.type)
     if action and interaction.category:
-        counters[f"{action}_cat:{_name(interaction.category)}"] = 1
+        named[f"{action}_cat:{_name(interaction.category)}"] = 1
     if action and interaction.brand:
-        counters[f"{action}_brand:{_name(interaction.brand)}"] = 1
+        named[f"{action}_brand:{_name(interaction.brand)}"] = 1
     if interaction.type == "search" and interaction.query:
-        counters[f"search:{_name(interaction.query.lower())}"] = 1
-    return counters
+        named[f"search:{_name(interaction.query.lower())}"] = 1
+    return {**counters, **{n: v for n, v in named.items() if counted is None or _room_for(n, counted)}}
+
+
+def _room_for(name: str, counted: Mapping[str, object]) -> bool:
+    if name in counted:
+        return True
+    kind = next(k for k in MAX_NAMES_PER_KIND if name.startswith(k))
+    return sum(1 for n in counted if n.startswith(kind)) < MAX_NAMES_PER_KIND[kind]
 
 
 def counters_from_item(item: Mapping[str, object]) -> dict[str, int]:

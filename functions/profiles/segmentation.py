@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from functions.profiles import quality, segments
+from shared.catalog import DEFAULT_SENSITIVE_CATEGORIES
 
 # A data set whose newest order is older than this is historical (an archive, a
 # public data set): segments are computed as of its newest order, not today.
@@ -110,13 +111,13 @@ class Base:
 
 def segment_one(
     profile_id: str, inputs: ProfileInputs, base: Base, as_of: datetime, duplicates: list[str] | None,
-    personas=segments.DEFAULT_PERSONAS,
+    personas=segments.DEFAULT_PERSONAS, sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES),
 ) -> tuple[list[str], SegmentRecord | None, ProfileChange | None]:
     """(labels, the record to write if anything changed, the change to publish if membership changed).
 
     `duplicates` None means unknown (an incremental update): the previous flag is kept.
     """
-    parts = [segments.behaviour_segments(inputs.counters, inputs.campaign, personas)]
+    parts = [segments.behaviour_segments(inputs.counters, inputs.campaign, personas, sensitive)]
     if inputs.orders:
         parts.insert(0, segments.purchase_segments(_history(inputs.orders), base.quintiles, as_of))
     combined = segments.combine() if inputs.profiling_stopped else segments.combine(*parts)
@@ -140,14 +141,15 @@ def segment_one(
     return combined.labels, record, change
 
 
-def recompute(profiles: dict[str, ProfileInputs], now: datetime, personas=segments.DEFAULT_PERSONAS) -> Outcome:
+def recompute(profiles: dict[str, ProfileInputs], now: datetime, personas=segments.DEFAULT_PERSONAS,
+              sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES)) -> Outcome:
     histories = [_history(p.orders) for p in profiles.values() if p.orders]
     duplicates = possible_duplicates(profiles)
     as_of = as_of_for(histories, now)
     base = Base(segments.quintiles(histories, as_of), as_of, historical=as_of != now)
     records, changes, counts = [], [], {}
     for profile_id, inputs in profiles.items():
-        labels, record, change = segment_one(profile_id, inputs, base, as_of, duplicates.get(profile_id, []), personas)
+        labels, record, change = segment_one(profile_id, inputs, base, as_of, duplicates.get(profile_id, []), personas, sensitive)
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
         if record:

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from shared.catalog import DEFAULT_SENSITIVE_CATEGORIES
+
 ONE_YEAR_DAYS = 365
 NEW_CUSTOMER_DAYS = 30
 PURCHASE_WEIGHT = 3
@@ -182,10 +184,13 @@ def _top(counts: dict[str, float], n: int = TOP_AFFINITIES) -> list[str]:
 
 
 def behaviour_segments(
-    counters: dict[str, int], campaign: dict | None, personas: Sequence[Persona] = DEFAULT_PERSONAS
+    counters: dict[str, int], campaign: dict | None, personas: Sequence[Persona] = DEFAULT_PERSONAS,
+    sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES),
 ) -> Segments:
     """From interaction counters (`interactions_<type>`, `view_cat:<c>`, `buy_cat:<c>`,
-    `view_brand:<b>`, `buy_brand:<b>`, `search:<term>`) and campaign engagement."""
+    `view_brand:<b>`, `buy_brand:<b>`, `search:<term>`) and campaign engagement. A sensitive category
+    (health, lingerie: the published catalog's) is never an affinity, a persona's reason or a segment."""
+    counters = {k: v for k, v in counters.items() if not (k.startswith(("view_cat:", "buy_cat:")) and k.partition(":")[2] in sensitive)}
     out = Segments()
     by_type = {k.removeprefix("interactions_"): v for k, v in counters.items() if k.startswith("interactions_")}
     if by_type.get("add_to_cart", 0) and not by_type.get("purchase", 0):

@@ -30,6 +30,7 @@ from functions.profiles.segmentation import Base, Outcome, ProfileInputs, Segmen
 from functions.profiles.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import Add, Delete, DynamoTable, Put
+from shared.catalog import CatalogPublished
 
 if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the import function
     from functions.profiles.crm_import.pipeline import Chunk
@@ -54,6 +55,7 @@ PROFILE_SORT_KEYS = (*CHUNK_SORT_KEYS.values(), "LINKS", "SEGMENTS", "LIMITS")
 CUSTOMER_RECORD_KEYS = frozenset(CHUNK_SORT_KEYS.values())
 
 
+CATALOG_PK = "CATALOG"  # the published catalog's vocabulary (shared/catalog.py)
 VISITOR_PREFIX = "VISITOR#"
 
 
@@ -82,10 +84,11 @@ class ProfileStore:
     def count_interaction(self, interaction: InteractionRecorded, profile_id: str, now: datetime) -> bool:
         """Count the interaction on the profile and keep it among the recent ones, once;
         False if it was recorded before (one transaction with a dedup marker)."""
+        counted = self.table.get(_visitor_key(profile_id)) or {}  # names already counted: each kind is capped
         return self.table.transact([
             Put({"pk": f"INTERACTION#{interaction.interaction_id}", "sk": "COUNTED",
                  "expires_at": int((now + DEDUP_WINDOW).timestamp())}, only_if_absent=True),
-            Add(_visitor_key(profile_id), increments(interaction)),
+            Add(_visitor_key(profile_id), increments(interaction, counted)),
             Put(_recent_item(profile_id, interaction, now)),
         ])
 
@@ -365,6 +368,14 @@ class ProfileStore:
 
     def suppress(self, pseudonyms: set[str], now: datetime) -> None:
         self.table.put_many({"pk": SUPPRESSED_PK, "sk": p, "suppressed_at": now.isoformat()} for p in pseudonyms)
+
+    def save_vocabulary(self, vocabulary: CatalogPublished) -> None:
+        """The published catalog's words (CatalogPublished): the latest wins."""
+        self.table.put({"pk": CATALOG_PK, "sk": "VOCABULARY", "vocabulary": vocabulary.model_dump_json()})
+
+    def vocabulary(self) -> CatalogPublished | None:
+        item = self.table.get({"pk": CATALOG_PK, "sk": "VOCABULARY"})
+        return CatalogPublished.model_validate_json(item["vocabulary"]) if item else None
 
     def suppression_list(self) -> frozenset[str]:
         return frozenset(i["sk"] for i in self.table.query("pk", SUPPRESSED_PK))

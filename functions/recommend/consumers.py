@@ -3,6 +3,8 @@
 - events: InteractionRecorded (history, kept only with personalization consent),
   IdentityLinked (a visitor's history moves to the customer), ConsentChanged (projection).
 - privacy: the recommend context's part of each privacy request.
+- catalog changes: a catalog or rules published into the models bucket (S3 notification) ->
+  CatalogPublished, the vocabulary other contexts check storefront text against.
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import S3Event, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.interactions import IdentityLinked, InteractionRecorded
-from functions.recommend.publishing import forget_in_models, models_containing
-from functions.recommend.schemas import ConsentState, HistoryEntry
+from functions.recommend.publishing import CATALOG_KEY, RULES_KEY, forget_in_models, models_containing
+from functions.recommend.rules import RecommendRules
+from functions.recommend.schemas import Catalog, ConsentState, HistoryEntry
 from functions.recommend.consent import fallback_reason
 from functions.recommend.settings import BusSettings, ConsentPolicySettings, ExportsSettings, ModelsSettings
 from functions.recommend.store import recommend_store
 from shared import settings
 from shared.aws.events import EventPublisher
 from shared.aws.s3 import ObjectStore
+from shared.catalog import EVENT as CATALOG_PUBLISHED
+from shared.catalog import vocabulary_of
 from shared.consent import ConsentChanged
 from shared.consumers import envelope_from_body
 from shared.envelope import new_event
@@ -130,3 +135,35 @@ def _act_on_request(record: SQSRecord) -> None:
 def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The recommend context's part of each privacy request."""
     return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)
+
+
+# ---------------------------------------------------------------- catalog changes
+_catalog = BatchProcessor(event_type=EventType.SQS)
+
+
+def publish_vocabulary(models: ObjectStore, correlation_id: str) -> bool:
+    """CatalogPublished from what the models bucket holds now; False while no catalog is published."""
+    raw_catalog, raw_rules = models.read(CATALOG_KEY), models.read(RULES_KEY)
+    if raw_catalog is None:
+        return False
+    catalog = Catalog.model_validate_json(raw_catalog)
+    rules = RecommendRules.model_validate_json(raw_rules) if raw_rules else RecommendRules()
+    vocabulary = vocabulary_of({i.category for i in catalog.items}, {i.brand for i in catalog.items},
+                               set(rules.guard.sensitive_categories), _now())
+    EventPublisher(settings.load(BusSettings).event_bus_name).publish(
+        [new_event(CATALOG_PUBLISHED, vocabulary, context="recommend", correlation_id=correlation_id)])
+    logger.info("catalog vocabulary published", extra={"categories": len(vocabulary.categories), "brands": len(vocabulary.brands)})
+    return True
+
+
+def _on_catalog_change(record: SQSRecord) -> None:
+    notification = record.json_body
+    if notification.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
+        return
+    for s3_record in S3Event(notification).records:  # each publish reads what is there now: order does not matter
+        publish_vocabulary(ObjectStore(s3_record.s3.bucket.name), correlation_id=record.message_id)
+
+
+@logger.inject_lambda_context
+def catalog_changes_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=_on_catalog_change, processor=_catalog, context=context)

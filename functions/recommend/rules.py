@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.recommend.schemas import Placement
+from shared.catalog import DEFAULT_SENSITIVE_CATEGORIES
 
 
 class _Rules(BaseModel):
@@ -33,7 +34,7 @@ class CreepinessGuard(_Rules):
     and their items are shown only as similar items on a product page of the same category,
     where the shopper is looking at them anyway."""
 
-    sensitive_categories: list[str] = Field(default_factory=lambda: ["health", "lingerie"])
+    sensitive_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_SENSITIVE_CATEGORIES))
 
 
 class RecommendRules(_Rules):

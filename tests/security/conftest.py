@@ -33,9 +33,20 @@ def runtime(tmp_path_factory) -> Iterator[LocalRuntime]:
     local.stop()
 
 
+CATALOG = {"items": [
+    {"item_id": "sku-1", "title": "Tent", "category": "tents", "brand": "Stride", "price": 199.0, "stock": 5},
+    {"item_id": "sku-2", "title": "Vitamins", "category": "health", "brand": "Vita", "price": 9.9, "stock": 50},
+]}
+
+
 @pytest.fixture(scope="module")
 def customers(runtime) -> set[str]:
-    """Two customers imported from a CRM export, known to the privacy context with their e-mail on file."""
+    """A published catalog (its vocabulary reaches profiles before any storefront event), and two customers imported
+    from a CRM export, known to the privacy context with their e-mail on file."""
+    runtime.client("s3").put_object(Bucket=runtime.endpoints.buckets["models"], Key="catalog/catalog.json",
+                                    Body=json.dumps(CATALOG).encode())
+    eventually(lambda: runtime.client("dynamodb").get_item(TableName=runtime.endpoints.tables["profiles"],
+                                                           Key={"pk": {"S": "CATALOG"}, "sk": {"S": "VOCABULARY"}}).get("Item"), 30)
     runtime.client("s3").put_object(Bucket=runtime.endpoints.drop_bucket, Key="customers/crm.csv", Body=CUSTOMERS_CSV.encode())
     eventually(lambda: [i for i in admin(runtime, "GET", "/v1/imports")[1]["imports"] if i["status"] == "completed"], 60)
     eventually(lambda: admin(runtime, "GET", "/v1/profiles/C-1001")[0] == 200, 30)

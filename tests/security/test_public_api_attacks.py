@@ -222,9 +222,34 @@ def test_browsing_of_a_visitor_without_analytics_consent_is_not_stored(runtime, 
     assert admin(runtime, "GET", f"/v1/profiles/{visitor}")[0] == 404
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 point 6, open: categories are not yet checked against the published catalog")
-def test_a_category_not_in_the_catalog_is_dropped(runtime, customers):
+def test_a_category_or_brand_not_in_the_published_catalog_is_dropped(runtime, customers):
     visitor = new_visitor_id()
     status, answer = api(runtime, "POST", "/v1/events", {"events": [
-        event("product_view", anonymous_id=visitor, item_id="sku-1", category="attacker-made-up-category")]})
-    assert answer.get("changed"), answer
+        event("product_view", anonymous_id=visitor, item_id="sku-1", category="attacker-made-up-category", brand="Stride"),
+        event("product_view", anonymous_id=visitor, item_id="sku-1", category="tents", brand="<script>")]})
+    assert (status, answer["accepted"], [c["index"] for c in answer["changed"]]) == (202, 2, [0, 1]), answer
+    assert "category 'attacker-made-up-category' is not in the published catalog" in answer["changed"][0]["errors"][0]
+
+
+def test_thousands_of_made_up_search_terms_do_not_grow_a_profile(runtime, customers):
+    visitor = new_visitor_id()
+    for start in range(0, 300, 100):
+        api(runtime, "POST", "/v1/events", {"events": [event("search", anonymous_id=visitor, query=f"term {i} {visitor}")
+                                                       for i in range(start, start + 100)]})
+    counts = eventually(lambda: (c := admin(runtime, "GET", f"/v1/profiles/{visitor}")[1].get("interactions")) and c["total"] == 300 and c, 60)
+    item = runtime.client("dynamodb").get_item(TableName=runtime.endpoints.tables["profiles"],
+                                               Key={"pk": {"S": f"VISITOR#{visitor}"}, "sk": {"S": "COUNTS"}})["Item"]
+    assert counts["by_type"] == {"search": 300}
+    assert sum(name.startswith("search:") for name in item) == 20  # the cap: the first 20 terms, not 300 attribute names
+
+
+def test_a_sensitive_category_never_becomes_a_segment(runtime, customers):
+    api(runtime, "POST", "/v1/server/events", {"events": [
+        event("product_view", customer_id="C-1002", item_id="sku-2", category="health", event_id=f"health-view-{i:04d}")
+        for i in range(30)]}, backend(runtime))
+    eventually(lambda: admin(runtime, "GET", "/v1/profiles/C-1002")[1]["interactions"]["by_type"].get("product_view", 0) >= 30, 30)
+    api(runtime, "POST", "/v1/server/events", {"events": [
+        event("product_view", customer_id="C-1002", item_id="sku-1", category="tents", event_id="tents-view-0001")]}, backend(runtime))
+    segments = eventually(lambda: [s for s in admin(runtime, "GET", "/v1/profiles/C-1002")[1]["segments"] if "tents" in s], 30)
+    assert "affinity:category:tents" in segments
+    assert not [s for s in admin(runtime, "GET", "/v1/profiles/C-1002")[1]["segments"] if "health" in s]

@@ -173,3 +173,25 @@ def test_a_resent_event_is_published_with_the_same_event_ids():
     assert len({e.metadata.event_id for e in first}) == 2  # the interaction and its conversion stay distinct
     other = interaction_events([TrackingEvent.model_validate(event(event_id="evt-87654321"))], correlation_id="r1")
     assert other[0].metadata.event_id not in {e.metadata.event_id for e in first}
+
+
+def test_categories_and_brands_only_as_the_published_catalog_names_them():
+    from functions.profiles.collection import Vocabulary, known_words
+    from shared.catalog import vocabulary_of
+
+    vocabulary = Vocabulary.of(vocabulary_of({"tents", "health"}, {"Stride"}, {"health", "not-a-category"}, datetime.now(UTC)))
+    view = TrackingEvent.model_validate(event(type="product_view", item_id="sku-1", category="tents", brand="Stride"))
+    assert known_words(view, vocabulary) == (view, [])
+    made_up = TrackingEvent.model_validate(event(type="product_view", item_id="sku-1", category="x" * 100, brand="Stride"))
+    kept, notes = known_words(made_up, vocabulary)
+    assert (kept.category, kept.brand, kept.item_id) == (None, "Stride", "sku-1") and "not in the published catalog" in notes[0]
+    assert known_words(made_up, None) == (made_up, [])  # nothing published yet: nothing to check against
+    accepted, _, changed = validate_events([event(type="product_view", item_id="sku-1", brand="Nobody")], storefront(), vocabulary)
+    assert accepted[0].brand is None and changed[0].index == 0
+
+
+def test_the_vocabulary_marks_only_categories_the_catalog_has_as_sensitive():
+    from shared.catalog import vocabulary_of
+
+    published = vocabulary_of({"tents", "health"}, {"Stride"}, {"health", "not-a-category"}, datetime.now(UTC))
+    assert published.sensitive_categories == ["health"] and published.categories == ["health", "tents"]

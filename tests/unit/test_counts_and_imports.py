@@ -41,3 +41,18 @@ def test_views_purchases_and_searches_feed_affinity_counters():
     buy = interaction(type="purchase", category="socks", query=None)
     assert "buy_cat:socks" in increments(buy)
     assert increments(interaction(query="Trail  SHOES"))["search:trail shoes"] == 1
+
+
+def test_each_kind_of_named_counter_is_capped_per_profile_and_known_names_keep_counting():
+    from functions.profiles.interaction_counts import MAX_NAMES_PER_KIND
+
+    counted = {f"search:term {i}": Decimal(1) for i in range(MAX_NAMES_PER_KIND["search:"])}
+    assert "search:a new term" not in increments(interaction(query="a new term"), counted)
+    assert increments(interaction(query="term 3"), counted)["search:term 3"] == 1  # already counted: still counts
+    assert increments(interaction(query="a new term"), counted)["interactions_search"] == 1  # the event itself counts
+    view = interaction(type="product_view", item_id="sku-1", category="tents", query=None)
+    assert "view_cat:tents" in increments(view, counted)  # another kind has its own room
+
+
+def test_control_characters_and_runs_of_spaces_never_reach_a_counter_name():
+    assert "search:a b c" in increments(interaction(query="a\x00\t b\r\nc"))

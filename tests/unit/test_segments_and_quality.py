@@ -156,3 +156,13 @@ def test_source_quality_sums_imports_per_source_weighting_by_rows():
     # Freshness comes from the newest completed import: the failed one is newer but brought no data.
     assert shop["last_import_at"] == NOW - timedelta(days=1) and shop["days_since_last_import"] == 1.0
     assert (orders["source"], orders["imports"], orders["days_since_last_import"]) == ("default", 1, 40.0)
+
+
+def test_a_sensitive_category_is_never_an_affinity_a_persona_or_a_top_category():
+    counters = {"view_cat:health": 40, "buy_cat:health": 5, "view_cat:tents": 2, "view_brand:Stride": 1}
+    out = behaviour_segments(counters, None, sensitive=frozenset({"health"}))
+    assert not [label for label in out.labels if "health" in label] and "health" not in out.top_categories
+    assert "affinity:category:tents" in out.labels
+    shown = behaviour_segments(counters, None, sensitive=frozenset())
+    assert "affinity:category:health" in shown.labels  # the same counters, health not sensitive: it would be a segment
+    assert "affinity:category:health" not in behaviour_segments(counters, None).labels  # the default list has health
