@@ -163,12 +163,16 @@ def test_rules_route_events_to_consumer_queues(stack, template):
 
 
 def test_bucket_notifications_feed_their_queues(stack, template):
-    (notifications,) = _resources(template, "Custom::S3BucketNotifications").values()
-    configured = notifications["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
-    for bucket in TOPOLOGY.buckets:
-        for note in bucket.notifications:
-            queue_arn = {"Fn::GetAtt": [logical_id(stack, stack.queues[note.queue]), "Arn"]}
-            assert any(c["QueueArn"] == queue_arn and c["Events"] == ["s3:ObjectCreated:*"] for c in configured)
+    notified = [n for b in TOPOLOGY.buckets for n in b.notifications]
+    resources = _resources(template, "Custom::S3BucketNotifications").values()
+    assert len(resources) == len({b.id for b in TOPOLOGY.buckets if b.notifications})  # one per bucket with notifications
+    configured = [c for r in resources for c in r["Properties"]["NotificationConfiguration"]["QueueConfigurations"]]
+    assert len(configured) == len(notified)
+    for note in notified:
+        queue_arn = {"Fn::GetAtt": [logical_id(stack, stack.queues[note.queue]), "Arn"]}
+        prefix = [{"Name": "prefix", "Value": note.prefix}] if note.prefix else None
+        assert any(c["QueueArn"] == queue_arn and c["Events"] == ["s3:ObjectCreated:*"]
+                   and (c.get("Filter", {}).get("Key", {}).get("FilterRules") == prefix) for c in configured), note
 
 
 def test_alarms_watch_every_dlq_and_function(template):
