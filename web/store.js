@@ -13,6 +13,10 @@
   // The retailer's sign-in, which signs a session for a signed-in customer (a customer's consents need it).
   // Locally the runtime plays it (config.js); a deployment of this demo shop has none.
   const SIGN_IN = window.PERSONA_STOREFRONT_SIGN_IN || "";
+  // The retailer's order system. Only the retailer's backend may send purchases with their value (a purchase the
+  // shop tracks itself is recorded as a page view), so the checkout hands the order to it and it tells Persona.
+  // Locally the runtime plays it next to the sign-in (POST /local/orders); a deployment of this demo shop has none.
+  const ORDERS = window.PERSONA_STOREFRONT_ORDERS || (SIGN_IN.startsWith("/local/") ? "/local/orders" : "");
 
   // ------------------------------------------------------------------ small helpers
   const $ = (id) => document.getElementById(id);
@@ -75,9 +79,12 @@
   }
 
   // ------------------------------------------------------------------ who is visiting
+  // The visitor's id is a bearer secret: the API refuses one that is short or simple enough to guess. Ours carries
+  // 128 random bits (32 hex digits); one saved by an older version of the page, shorter, is replaced.
+  const VISITOR_ID = /^[A-Za-z0-9._:@-]{32,128}$/;
   function anonymousId() {
     let id = store.get(KEYS.anon);
-    if (typeof id !== "string" || !/^[A-Za-z0-9._:@-]{1,128}$/.test(id)) {
+    if (typeof id !== "string" || !VISITOR_ID.test(id)) {
       id = `anon-${randomHex(16)}`;
       store.set(KEYS.anon, id);
     }
@@ -85,7 +92,11 @@
   }
   const customerId = () => store.get(KEYS.customer);
   const subject = () => customerId() || anonymousId();
-  const who = () => ({ anonymous_id: anonymousId(), user_id: customerId() || undefined });
+  // The signed-in customer's session header, {} without one: the API acts for a customer id only with it.
+  const customerProof = () => (customerId() ? sessionFor(customerId()) : {});
+  const provenCustomer = () => (Object.keys(customerProof()).length ? customerId() : null);
+  // A user_id counts only with the customer's session (sent along): without one the visitor is served as who they are.
+  const who = () => ({ anonymous_id: anonymousId(), user_id: provenCustomer() || undefined });
 
   function visitor() {  // "new" on the first visit, "returning" on later sessions
     let visits = Number(store.get(KEYS.visits, 0)) || 0;
@@ -106,9 +117,11 @@
   const mayTrack = (type) => type === "purchase" || type === "identify" || allowed("analytics") || allowed("personalization");
 
   // The header that proves the visitor is this signed-in customer; none for an anonymous id.
+  // A session expires (its first part is its expiry, epoch seconds): an expired one proves nothing, so none is sent.
   function sessionFor(id) {
     const session = store.get(KEYS.session);
-    return session && session.customer_id === id ? { [session.header]: session.session } : {};
+    const live = session && session.customer_id === id && Number(String(session.session).split(".")[0]) * 1000 > Date.now();
+    return live ? { [session.header]: session.session } : {};
   }
   async function sendConsent(saved, to = subject()) {
     try {
@@ -170,11 +183,15 @@
       type, event_id: randomHex(12), anonymous_id: anonymousId(), timestamp: new Date().toISOString(), ...rest,
       context: { device: device(), locale: locale(), page: (location.pathname + location.hash).slice(0, 2048) },
     };
-    if (customerId()) event.customer_id = customerId();
+    // An event names the customer only with their session (it goes along); without one it is the visitor's alone,
+    // and a login that cannot be proven links nothing.
+    const proof = customerProof();
+    if (provenCustomer()) event.customer_id = provenCustomer();
+    else if (type === "identify") return Promise.resolve(null);
     if (traffic_source) event.context.traffic_source = traffic_source;
     Object.keys(event).forEach((k) => (event[k] === undefined || event[k] === null) && delete event[k]);
     return fetch(API + "/v1/events", {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events: [event] }), keepalive: true,
+      method: "POST", headers: { "content-type": "application/json", ...proof }, body: JSON.stringify({ events: [event] }), keepalive: true,
     }).catch(() => null);
   }
 
@@ -198,12 +215,14 @@
     const id = $("login-id").value.trim();
     if (!/^[A-Za-z0-9._:@-]{1,128}$/.test(id)) { $("login-id").setCustomValidity("Letters, digits and . _ : @ - only"); $("login-id").reportValidity(); return; }
     store.set(KEYS.customer, id);
+    store.remove(KEYS.session);
     $("login-id").value = "";
     renderAccount();
-    const signedIn = SIGN_IN ? api("POST", SIGN_IN, { customer_id: id }).then((session) => store.set(KEYS.session, session),
-                                                                           () => store.remove(KEYS.session)) : null;
-    await track("identify");  // both ids: the profiles merge, the visitor's history follows the customer
-    await signedIn;
+    if (SIGN_IN) {
+      await api("POST", SIGN_IN, { customer_id: id }).then((session) => store.set(KEYS.session, session), () => null);
+    }
+    // Both ids, with the session that proves the customer: the profiles merge, the visitor's history follows the customer.
+    await track("identify");
     announce(`Signed in as ${id}.`);
     $("logout").focus();
     render();
@@ -290,7 +309,8 @@
     const note = section.querySelector(".note");
     section.dataset.state = "loading";
     try {
-      const answer = await api("GET", `/v1/recommendations?${query({ ...params, ...who(), device: device(), locale: locale(), time_of_day: timeOfDay() })}`);
+      const answer = await api("GET", `/v1/recommendations?${query({ ...params, ...who(), device: device(), locale: locale(), time_of_day: timeOfDay() })}`,
+                               undefined, customerProof());
       if (token !== renderToken) return null;
       list.innerHTML = answer.items.length ? answer.items.map((i) => card(i, { from: "recommendation" })).join("") : '<li class="empty">Nothing to suggest here yet.</li>';
       section.dataset.personalized = String(answer.personalized);
@@ -354,7 +374,8 @@
     try {
       const { anonymous_id, user_id } = who();
       const answer = await api("POST", "/v1/assignments", { anonymous_id, ...(user_id ? { user_id } : {}),
-                                                            context: { device: device(), locale: locale(), visitor: visitor() } });
+                                                            context: { device: device(), locale: locale(), visitor: visitor() } },
+                               customerProof());
       const assigned = answer.assignments.find((a) => a.experiment === HERO_EXPERIMENT);
       return { variant: assigned ? assigned.variant : null, excluded: answer.excluded_reason };
     } catch {
@@ -448,6 +469,25 @@
     ]);
   }
 
+  // The checkout: the order goes to the retailer's order system (ORDERS), which sends one purchase per line, with
+  // its value, from the backend. The order id makes a resent order the same purchases (counted once).
+  async function placeOrder(lines) {
+    if (!ORDERS) {  // no order system here: tracked by the shop, the purchases are recorded as page views, without value
+      await Promise.all(lines.map((line) => track("purchase", line)));
+      return;
+    }
+    const customer = provenCustomer();
+    const order = { order_id: `o-${randomHex(12)}`, anonymous_id: anonymousId(), ...(customer ? { customer_id: customer } : {}), lines };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await api("POST", ORDERS, order, customerProof());
+      } catch (error) {
+        if (attempt >= 3 || (error.status && error.status < 500)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
+  }
+
   let lastOrder = null;
   async function viewCart(view, token) {
     const lines = cart();
@@ -478,8 +518,14 @@
     $("checkout").addEventListener("click", async () => {
       $("checkout").disabled = true;
       const bought = cart();
-      await Promise.all(bought.map((l) => track("purchase", { item_id: l.item_id, category: l.category, brand: l.brand,
-                                                               value: Math.round(l.price * l.quantity * 100) / 100, currency: "EUR" })));
+      try {
+        await placeOrder(bought.map((l) => ({ item_id: l.item_id, category: l.category, brand: l.brand,
+                                             value: Math.round(l.price * l.quantity * 100) / 100, currency: l.currency || "EUR" })));
+      } catch (error) {
+        $("checkout").disabled = false;
+        announce(`Your order could not be placed (${error.message}). Please try again.`);
+        return;
+      }
       lastOrder = { count: bought.reduce((n, l) => n + l.quantity, 0), total: bought.reduce((s, l) => s + l.price * l.quantity, 0) };
       saveCart([]);
       store.remove(KEYS.lastAdded);

@@ -10,12 +10,15 @@ import json
 import re
 import secrets
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import boto3
 import pytest
 
 from infra.topology import TOPOLOGY
 from shared.bucketing import in_global_holdout
+from tests.conftest import visitor
 from tests.e2e.conftest import eventually, http
 from tests.e2e.test_persona_up import REPO_ROOT, start_persona_up
 
@@ -60,7 +63,7 @@ def open_demo_shop(endpoints: dict, state_dir) -> None:
         clients.reset()
     assert http("POST", f"{api}/v1/experiments", demo.HERO_EXPERIMENT, headers=admin)[0] == 201
     assert http("PATCH", f"{api}/v1/experiments/{demo.HERO_EXPERIMENT['key']}", {"status": "running"}, headers=admin)[0] == 200
-    eventually(lambda: recommendations(api, anonymous_id="anon-warm-up")["model_version"] == shop["model_version"], timeout_s=30)
+    eventually(lambda: recommendations(api, anonymous_id=visitor("anon-warm-up"))["model_version"] == shop["model_version"], timeout_s=30)
 
 
 def outside_holdout(prefix: str) -> str:
@@ -83,16 +86,25 @@ class Visit:
         self.page = self.context.new_page()
         self.page.set_default_timeout(45_000)  # the demo's CDNOW import keeps the local runtime busy at first
         self.events: list[dict] = []
+        self.sessions: list[str | None] = []  # the X-Persona-Session each of `events` went with
         self.calls: list[str] = []
+        self.call_sessions: list[str | None] = []  # the same for `calls`
+        self.orders: list[dict] = []  # what the checkout handed the retailer's order system (POST /local/orders)
         self.errors: list[str] = []
         self.page.on("request", self._record)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def _record(self, request) -> None:
+        session = request.headers.get("x-persona-session")
         if "/v1/" in request.url:
             self.calls.append(f"{request.method} {request.url}")
+            self.call_sessions.append(session)
         if request.method == "POST" and request.url.endswith("/v1/events"):
-            self.events.extend(json.loads(request.post_data)["events"])
+            sent = json.loads(request.post_data)["events"]
+            self.events.extend(sent)
+            self.sessions.extend([session] * len(sent))
+        if request.method == "POST" and request.url.endswith("/local/orders"):
+            self.orders.append(json.loads(request.post_data))
 
     def open(self, route: str = "#/") -> None:
         self.page.goto(f"{self.api}/{route}")
@@ -130,8 +142,8 @@ class Visit:
         self.context.close()
 
 
-def recommendations(api: str, **params) -> dict:
-    status, answer = http("GET", f"{api}/v1/recommendations?{urlencode({'placement': 'home', 'n': 8, **params})}")
+def recommendations(api: str, headers: dict[str, str] | None = None, **params) -> dict:
+    status, answer = http("GET", f"{api}/v1/recommendations?{urlencode({'placement': 'home', 'n': 8, **params})}", headers=headers)
     assert status == 200, answer
     return answer
 
@@ -215,10 +227,17 @@ def test_login_merges_the_visitors_profile(browser, shop):
     page = visit.page
     page.get_by_role("button", name="Log in").click()
     page.get_by_label("Customer id").fill(customer)
-    page.locator("#login-panel").get_by_role("button", name="Log in").click()
+    # The identify follows the sign-in (it goes with the session the sign-in gives): wait for it to leave the page.
+    with page.expect_request(lambda r: r.url.endswith("/v1/events") and '"type":"identify"' in (r.post_data or "")):
+        page.locator("#login-panel").get_by_role("button", name="Log in").click()
     assert page.locator("#signed-in").is_visible() and page.locator("#customer-name").inner_text() == customer
     identify = eventually(lambda: [e for e in visit.events if e["type"] == "identify"])
     assert (identify[0]["anonymous_id"], identify[0]["customer_id"]) == (anonymous_id, customer)
+    # The link needs the customer's proof: the session the shop's sign-in gave, sent along with the identify.
+    session = page.evaluate("JSON.parse(localStorage.getItem('persona.session'))")
+    assert session["customer_id"] == customer and session["header"] == "X-Persona-Session"
+    proof = {session["header"]: session["session"]}
+    assert visit.sessions[visit.events.index(identify[0])] == session["session"]
 
     def linked():
         status, profile = http("GET", f"{api}/v1/profiles/{customer}", headers=admin)
@@ -229,18 +248,22 @@ def test_login_merges_the_visitors_profile(browser, shop):
 
     home = eventually(lambda: (h := visit.home())["personalized"] and h, timeout_s=45, interval_s=1)
     assert "viewed" in home["reasons"]
-    asked = parse_qs(urlparse([c for c in visit.calls if "/v1/recommendations" in c][-1].split(" ", 1)[1]).query)
+    last_asked = [i for i, c in enumerate(visit.calls) if "/v1/recommendations" in c][-1]
+    asked = parse_qs(urlparse(visit.calls[last_asked].split(" ", 1)[1]).query)
     assert (asked["user_id"], asked["anonymous_id"], asked["placement"], asked["n"]) == ([customer], [anonymous_id], ["home"], ["8"])
-    # The customer alone (e.g. on another device) is personalized too: history and consent followed the link.
-    eventually(lambda: recommendations(api, user_id=customer)["personalized"], timeout_s=45, interval_s=0.5)
+    assert visit.call_sessions[last_asked] == session["session"]  # a user_id counts only with the customer's session
+    # The customer alone (e.g. on another device, signed in) is personalized too: history and consent followed the link.
+    eventually(lambda: recommendations(api, proof, user_id=customer)["personalized"], timeout_s=45, interval_s=0.5)
+    # ... and only with their session: a customer id anyone could type is served as an unknown visitor.
+    stranger = recommendations(api, user_id=customer)
+    assert (stranger["personalized"], stranger["fallback_reason"]) == (False, "unknown_visitor")
     later = [e for e in visit.events if e["type"] == "page_view"][-1]
     assert (later["customer_id"], later["anonymous_id"]) == (customer, anonymous_id)
+    assert visit.sessions[visit.events.index(later)] == session["session"]
 
     # A known customer's consents are closed to anyone without their session (the privacy context learns of
     # the customer from the login) ... and open in the privacy centre to the customer signed in to the shop.
     assert eventually(lambda: http("GET", f"{api}/v1/consents/{customer}")[0] == 401, timeout_s=45, interval_s=0.5)
-    session = page.evaluate("JSON.parse(localStorage.getItem('persona.session'))")
-    assert session["customer_id"] == customer and session["header"] == "X-Persona-Session"
     centre = page.context.new_page()  # the same site's storage: the shop's session
     centre.goto(api + "/privacy.html")
     centre.get_by_label("Your customer or visitor id").fill(customer)
@@ -360,10 +383,33 @@ def test_hero_banner_search_cart_cross_sell_and_checkout(browser, shop):
     page.get_by_text("Thank you! Your order of 1 item").wait_for()
     assert page.locator("#cart-count").inner_text() == "0" and page.locator("#cart-empty").is_visible()
     carted = [e for e in visit.events if e["type"] == "add_to_cart"]
-    purchases = [e for e in visit.events if e["type"] == "purchase"]
     assert [(e["item_id"], e["category"], e["brand"]) for e in carted] == [("sku-8001", "tents", product["brand"])]
-    assert [(e["item_id"], e["value"], e["currency"], e["anonymous_id"]) for e in purchases] == [
-        ("sku-8001", product["price"], "EUR", anonymous_id)]
+    # The order goes to the retailer's order system (locally POST /local/orders), which sends the purchase with its
+    # value from the backend: the shop sends no purchase itself (one it sent would be recorded as a page view).
+    assert not [e for e in visit.events if e["type"] == "purchase"]
+    (order,) = visit.orders
+    assert (order["anonymous_id"], "customer_id" in order) == (anonymous_id, False)
+    purchases = order["lines"]
+    assert [(e["item_id"], e["category"], e["brand"], e["value"], e["currency"]) for e in purchases] == [
+        ("sku-8001", "tents", product["brand"], product["price"], "EUR")]
+
+    # Counted as a purchase on the visitor's profile, and as the conversion of its hero-banner variant.
+    admin = {"x-api-key": endpoints["admin_api_key"]}
+    eventually(lambda: http("GET", f"{api}/v1/profiles/{anonymous_id}", headers=admin)[1]["interactions"]["by_type"].get("purchase") == 1,
+               timeout_s=45, interval_s=0.5)
+
+    # The results context's counters of the visitor's variant (straight from its table: a variant may have too few units
+    # for the results page yet): this module's only purchase, with its value.
+    results = boto3.client("dynamodb", endpoint_url=endpoints["aws_endpoint_url"], region_name=endpoints["region"],
+                           aws_access_key_id="local", aws_secret_access_key="local")
+
+    def counters():
+        item = results.get_item(TableName=endpoints["tables"]["results"], ConsistentRead=True, Key={
+            "pk": {"S": "CELLS#hero-banner"}, "sk": {"S": f"segment=*|device=*|market=*|source=*#{variant}"}}).get("Item", {})
+        return {name: Decimal(value["N"]) for name, value in item.items() if "N" in value}
+
+    counted = eventually(lambda: (c := counters()).get("conv") == 1 and c, timeout_s=60, interval_s=1)
+    assert (counted["conv"], counted["ord"], counted["rev"]) == (1, 1, Decimal(str(product["price"])))
     visit.close()
 
 
