@@ -12,6 +12,12 @@ results context aggregates it all in the background, through the same queues as 
 traffic, so the experiment's results and the dashboard show an effect whose true size is
 known. Units outside the experiment (no consent, global holdout) buy at the base rate.
 
+It plays the retailer's order system too: only the retailer's backend may send purchases
+with their value (shared/trust.py), so each purchase goes to `POST /v1/server/events` with
+the instance's server key (IAM in AWS), as an order backend sends it after checkout, while
+the visitor's browsing goes to `POST /v1/events` like the storefront's. Each visitor's id is
+a random secret, as the storefront script makes them (the public API takes no other).
+
 The local runtime is one process, so the pace is the runtime's, not the client's: each
 visitor's events also go through every consumer (profiles, recommend, results).
 
@@ -70,7 +76,8 @@ class RuntimeBacklogged(Exception):
 @dataclass
 class Visitor:
     number: int
-    anonymous_id: str
+    anonymous_id: str  # a secret, like the storefront's (shared/trust.py)
+    label: str  # sim-<run>-<number>: what its event ids start with (they do not carry the secret)
     accepts: bool
     device: str
     locale: str
@@ -122,11 +129,13 @@ class _Api:
 
     def __init__(self, endpoints: Endpoints, timeout_s: float = 60.0) -> None:
         self.base, self.key, self.timeout_s = endpoints.api_url.rstrip("/"), endpoints.admin_api_key, timeout_s
+        self.server_key = endpoints.server_key  # the retailer's backend's (x-persona-server-key; IAM in AWS)
         self.counters = _Counters()
 
-    def call(self, method: str, path: str, body: Any = None, *, admin: bool = False) -> Any | None:
-        """The answer's JSON, or None when the request failed (counted)."""
-        headers = {"content-type": "application/json", **({"x-api-key": self.key} if admin else {})}
+    def call(self, method: str, path: str, body: Any = None, *, admin: bool = False, server: bool = False) -> Any | None:
+        """The answer's JSON, or None when the request failed (counted). `server`: as the retailer's backend."""
+        headers = {"content-type": "application/json", **({"x-api-key": self.key} if admin else {}),
+                   **({"x-persona-server-key": self.server_key} if server else {})}
         data = None if body is None else json.dumps(body).encode()
         route = f"{method} {_route(path)}"
         started, attempt = time.perf_counter(), 0
@@ -215,7 +224,8 @@ def draw_visitors(count: int, run: str, seed: int | None, shop: Shop) -> list[Vi
         rng = random.Random(f"{base}:{n}")
         favourite = rng.choice(shop.everyday)
         visitors.append(Visitor(
-            number=n, anonymous_id=f"sim-{run}-{n}", accepts=rng.random() < ACCEPT_SHARE,
+            number=n, anonymous_id=f"sim-{run}-{n}-{secrets.token_hex(16)}", label=f"sim-{run}-{n}",
+            accepts=rng.random() < ACCEPT_SHARE,
             device=_pick(rng, DEVICES), locale=_pick(rng, LOCALES), traffic_source=_pick(rng, TRAFFIC_SOURCES),
             favourite=favourite, brand=rng.choice(sorted({i.brand for i in shop.by_category[favourite]})),
             views=rng.randint(*VIEWS), draw=rng.random(), cart_draw=rng.random(), click_draw=rng.random(),
@@ -322,21 +332,30 @@ class Simulation:
     @staticmethod
     def event(visitor: Visitor, type_: str, item: CatalogItem, *, source: str | None = None, **fields: Any) -> dict[str, Any]:
         visitor.events += 1  # the event id makes a resent batch harmless (the collection API deduplicates)
-        return {"type": type_, "event_id": f"{visitor.anonymous_id}-e{visitor.events}", "anonymous_id": visitor.anonymous_id,
+        return {"type": type_, "event_id": f"{visitor.label}-e{visitor.events}", "anonymous_id": visitor.anonymous_id,
                 "timestamp": _now(),
                 "item_id": item.item_id, "category": item.category, "brand": item.brand,
                 "context": {**visitor.context, "page": f"/p/{item.item_id}", **({"traffic_source": source} if source else {})},
                 **fields}
 
     def send(self, visitor: Visitor, events: list[dict[str, Any]]) -> None:
-        """One batch, as the storefront's tracker flushes its queue. Like `web/store.js`, browsing
-        is tracked only with consent; an order always is. A rejected event counts as a failure."""
-        events = [e for e in events if visitor.accepts or e["type"] == "purchase"]
-        if not events:
-            return
-        answer = self.api.call("POST", "/v1/events", {"events": events})
-        for rejection in (answer or {}).get("rejected", []):
-            self.api.record("POST /v1/events", f"{events[rejection['index']]['type']} rejected ({'; '.join(rejection['errors'])})")
+        """One batch, as the storefront's tracker flushes its queue: like `web/store.js`, browsing is
+        tracked only with consent. The purchases go from the retailer's order system instead, always
+        (an order is part of the service): the storefront cannot send a purchase's value."""
+        browsing = [e for e in events if e["type"] != "purchase" and visitor.accepts]
+        orders = [e for e in events if e["type"] == "purchase"]
+        if browsing:
+            self._post("/v1/events", browsing)
+        if orders:
+            self._post("/v1/server/events", orders, server=True)
+
+    def _post(self, path: str, events: list[dict[str, Any]], *, server: bool = False) -> None:
+        """A rejected event counts as a failure, and so does one recorded differently (`changed`: a purchase
+        sent by the storefront would be a page view, which results would not count)."""
+        answer = self.api.call("POST", path, {"events": events}, server=server) or {}
+        for key in ("rejected", "changed"):
+            for item in answer.get(key, []):
+                self.api.record(f"POST {path}", f"{events[item['index']]['type']} {key} ({'; '.join(item['errors'])})")
 
     def visit(self, visitor: Visitor) -> Outcome:
         """The hero banner on the home page, a few products, the home page's recommendations
