@@ -49,3 +49,19 @@ def allowed(projection: dict[str, bool] | None, purpose: Purpose, default_policy
     if projection is None:
         return DEFAULT_POLICIES[default_policy]
     return bool(projection.get(purpose))
+
+
+# The lawful basis of a processing (Art. 6): consent, or legitimate interest with the right to object. Which one
+# applies to what is configuration (functions/profiles/settings.py), documented in docs/security.md.
+LawfulBasis = Literal["consent", "legitimate_interest"]
+
+
+def may_process(state: ConsentChanged | None, purposes: tuple[Purpose, ...], basis: LawfulBasis,
+                default_policy: DefaultPolicy = "eu") -> bool:
+    """May the subject's data be used for any of `purposes`? On consent: only with it (an unknown subject gets the
+    default policy). On legitimate interest: unless they restricted processing or objected to profiling."""
+    if basis == "legitimate_interest":
+        return state is None or not (state.restricted or "profiling" in state.objections)
+    if state is None:
+        return DEFAULT_POLICIES[default_policy]
+    return any(state.effective.get(p) for p in purposes)

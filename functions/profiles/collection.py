@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from functions.profiles.schemas import ConversionRecorded, InteractionRecorded, Rejection, TrackingEvent
 from shared.catalog import CatalogPublished
+from shared.consent import ConsentChanged, DefaultPolicy, LawfulBasis, may_process
 from shared.envelope import EventEnvelope, derived_event_id, new_event
 from shared.trust import VISITOR_ID_RULE, Caller, is_visitor_id
 
@@ -77,6 +78,28 @@ def admit(event: TrackingEvent, caller: Caller) -> tuple[TrackingEvent | None, s
     if event.type == "purchase" and not caller.backend:
         return event.model_copy(update={"type": "page_view", "value": None, "currency": None}), PURCHASE_AS_PAGE_VIEW
     return event, None
+
+
+# Behaviour a visitor shows on the storefront: stored only on the configured lawful basis (consent by default).
+# Purchases from the backend (a contract), identify (a proven link) and unsubscribe (a consent signal) always count.
+BROWSING = frozenset({"page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "email_click"})
+BROWSING_PURPOSES = ("analytics", "personalization")
+
+
+def subjects_of(events: Iterable[TrackingEvent]) -> set[str]:
+    return {i for e in events if e.type in BROWSING for i in (e.customer_id, e.anonymous_id) if i}
+
+
+def with_consent(events: list[TrackingEvent], consents: dict[str, ConsentChanged], basis: LawfulBasis,
+                 default_policy: DefaultPolicy) -> tuple[list[TrackingEvent], int]:
+    """(the events that may be stored, how many were withheld). Browsing counts under the customer's own choice when
+    there is one, else the visitor's: the same precedence as recommendations and assignments."""
+    kept = []
+    for event in events:
+        state = next((consents[i] for i in (event.customer_id, event.anonymous_id) if i and i in consents), None)
+        if event.type not in BROWSING or may_process(state, BROWSING_PURPOSES, basis, default_policy):
+            kept.append(event)
+    return kept, len(events) - len(kept)
 
 
 def validate_events(raw_events: Iterable[Any], caller: Caller, vocabulary: Vocabulary | None = None

@@ -20,7 +20,14 @@ from functions.profiles.crm_import import pipeline
 from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.crm_import.pipeline import Chunk, ImportFailed, QuarantinedRow
 from functions.profiles.schemas import IdentityLinked, ImportReport, InteractionRecorded, ProfileUpdated
-from functions.profiles.settings import BusSettings, ContactKeySettings, ExportsSettings, KeySettings, QuarantineSettings
+from functions.profiles.settings import (
+    BusSettings,
+    ContactKeySettings,
+    ExportsSettings,
+    KeySettings,
+    ProcessingSettings,
+    QuarantineSettings,
+)
 from functions.profiles.store import profile_store
 from shared import contacts, settings
 from shared.aws.events import EventPublisher
@@ -78,11 +85,11 @@ def _update_segments(profile_ids: set[str], correlation_id: str) -> None:
     base = store.segment_base()
     if base is None:
         return
-    now, sensitive = _now(), _sensitive(store)
+    now, policy = _now(), _segment_policy(store)
     changes = []
     for profile_id in sorted(profile_ids):
         _, record, change = segmentation.segment_one(profile_id, store.profile_inputs(profile_id), base, base.at(now), None,
-                                                     sensitive=sensitive)
+                                                     policy=policy)
         if record:
             store.save_segment_record(record, now)
         if change:
@@ -236,16 +243,19 @@ def _completion(report: ImportReport) -> dict:
     })
 
 
-def _sensitive(store) -> frozenset[str]:
-    """Categories no segment may use: the published catalog's, the defaults before one is published."""
+def _segment_policy(store) -> segmentation.SegmentPolicy:
+    """Sensitive categories (the published catalog's; the defaults before one is published) and the lawful basis
+    of behaviour segments."""
     vocabulary = store.vocabulary()
-    return frozenset(vocabulary.sensitive_categories if vocabulary else DEFAULT_SENSITIVE_CATEGORIES)
+    processing = settings.load(ProcessingSettings)
+    return segmentation.SegmentPolicy(frozenset(vocabulary.sensitive_categories if vocabulary else DEFAULT_SENSITIVE_CATEGORIES),
+                                      processing.behaviour_segments_basis, processing.consent_default_policy)
 
 
 def recompute_segments(correlation_id: str) -> dict[str, int]:
     """Segments and quality of every profile; ProfileUpdated for each membership change."""
     store, now = profile_store(), _now()
-    outcome = segmentation.recompute(store.segmentation_inputs(), now, sensitive=_sensitive(store))
+    outcome = segmentation.recompute(store.segmentation_inputs(), now, policy=_segment_policy(store))
     store.save_segments(outcome, now)
     _publisher().publish([
         new_event("ProfileUpdated", ProfileUpdated(profile_id=c.profile_id, added=c.added, removed=c.removed, segments=c.labels),
@@ -305,6 +315,7 @@ def _apply_consent(changed: ConsentChanged, correlation_id: str) -> None:
     lifting it brings the segments back. Either way the profile is re-segmented now."""
     stopped = changed.restricted or "profiling" in changed.objections
     store = profile_store()
+    store.save_consent(changed)  # what the collection API stores and segments may use (consent at the door)
     profile_id = store.resolve(changed.subject_id)
     if stopped == store.profiling_stopped(profile_id):
         return

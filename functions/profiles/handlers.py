@@ -30,7 +30,7 @@ from functions.profiles.schemas import (
     TrackingBatch,
     TrackingEvent,
 )
-from functions.profiles.settings import BusSettings
+from functions.profiles.settings import BusSettings, ProcessingSettings
 from functions.profiles.store import profile_store
 from shared import settings
 from shared.api import build_resolver, caller, correlation_id
@@ -99,11 +99,15 @@ def collect_events(batch: Annotated[TrackingBatch, Body()], who: Annotated[Calle
     if len((collect_app.current_event.body or "").encode()) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"A batch may be at most {MAX_BATCH_BYTES // 1024} KB.")
     accepted, rejected, changed = collection.validate_events(batch.events, who, _current_vocabulary())
+    processing = settings.load(ProcessingSettings)
+    consents = profile_store().consents(collection.subjects_of(accepted))
+    accepted, withheld = collection.with_consent(accepted, consents, processing.browsing_basis, processing.consent_default_policy)
     envelopes = collection.interaction_events(accepted, correlation_id(collect_app))
     _publisher().publish(envelopes)
     metrics.add_metric(name="EventsAccepted", unit="Count", value=len(accepted))
     metrics.add_metric(name="EventsRejected", unit="Count", value=len(rejected))
-    result = CollectResult(accepted=len(accepted), rejected=rejected, changed=changed)
+    metrics.add_metric(name="EventsWithoutConsent", unit="Count", value=withheld)  # the anonymous total, nothing stored
+    result = CollectResult(accepted=len(accepted) + withheld, rejected=rejected, changed=changed, withheld=withheld)
     return Response(status_code=202, content_type="application/json", body=result)
 
 

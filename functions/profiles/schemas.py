@@ -92,6 +92,8 @@ class CollectResult(BaseModel):
     rejected: list[Rejection]
     changed: list[Rejection] = Field(default_factory=list, description="Accepted items recorded differently, and why "
                                      "(a storefront purchase is a view of the order page: revenue comes from the backend)")
+    withheld: int = Field(default=0, description="Accepted browsing not stored: the person has not consented to analytics "
+                          "or personalization (counted only as an anonymous total)")
 
 
 class InteractionCounts(BaseModel):

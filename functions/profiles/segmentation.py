@@ -14,6 +14,7 @@ from typing import Any
 
 from functions.profiles import quality, segments
 from shared.catalog import DEFAULT_SENSITIVE_CATEGORIES
+from shared.consent import ConsentChanged, DefaultPolicy, LawfulBasis, may_process
 
 # A data set whose newest order is older than this is historical (an archive, a
 # public data set): segments are computed as of its newest order, not today.
@@ -31,6 +32,20 @@ class ProfileInputs:
     previous_detail: str | None = None
     # Restricted (Art. 18) or objecting to profiling (Art. 21): the data stays, no segments are made of it.
     profiling_stopped: bool = False
+    consent: ConsentChanged | None = None  # the person's latest ConsentChanged (None: none seen)
+
+
+@dataclass(frozen=True)
+class SegmentPolicy:
+    """What segments may be made of: never sensitive categories; behaviour only on its lawful basis (profiling
+    consent by default; legitimate interest: unless objected to)."""
+
+    sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES)
+    behaviour_basis: LawfulBasis = "consent"
+    default_policy: DefaultPolicy = "eu"
+
+    def behaviour_allowed(self, consent: ConsentChanged | None) -> bool:
+        return may_process(consent, ("profiling",), self.behaviour_basis, self.default_policy)
 
 
 @dataclass(frozen=True)
@@ -111,13 +126,14 @@ class Base:
 
 def segment_one(
     profile_id: str, inputs: ProfileInputs, base: Base, as_of: datetime, duplicates: list[str] | None,
-    personas=segments.DEFAULT_PERSONAS, sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES),
+    personas=segments.DEFAULT_PERSONAS, policy: SegmentPolicy = SegmentPolicy(),
 ) -> tuple[list[str], SegmentRecord | None, ProfileChange | None]:
     """(labels, the record to write if anything changed, the change to publish if membership changed).
 
     `duplicates` None means unknown (an incremental update): the previous flag is kept.
     """
-    parts = [segments.behaviour_segments(inputs.counters, inputs.campaign, personas, sensitive)]
+    counters = inputs.counters if policy.behaviour_allowed(inputs.consent) else {}  # e-mail engagement still counts
+    parts = [segments.behaviour_segments(counters, inputs.campaign, personas, policy.sensitive)]
     if inputs.orders:
         parts.insert(0, segments.purchase_segments(_history(inputs.orders), base.quintiles, as_of))
     combined = segments.combine() if inputs.profiling_stopped else segments.combine(*parts)
@@ -142,14 +158,14 @@ def segment_one(
 
 
 def recompute(profiles: dict[str, ProfileInputs], now: datetime, personas=segments.DEFAULT_PERSONAS,
-              sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES)) -> Outcome:
+              policy: SegmentPolicy = SegmentPolicy()) -> Outcome:
     histories = [_history(p.orders) for p in profiles.values() if p.orders]
     duplicates = possible_duplicates(profiles)
     as_of = as_of_for(histories, now)
     base = Base(segments.quintiles(histories, as_of), as_of, historical=as_of != now)
     records, changes, counts = [], [], {}
     for profile_id, inputs in profiles.items():
-        labels, record, change = segment_one(profile_id, inputs, base, as_of, duplicates.get(profile_id, []), personas, sensitive)
+        labels, record, change = segment_one(profile_id, inputs, base, as_of, duplicates.get(profile_id, []), personas, policy)
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
         if record:

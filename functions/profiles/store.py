@@ -31,6 +31,7 @@ from functions.profiles.settings import TableSettings
 from shared import settings
 from shared.aws.dynamodb import Add, Delete, DynamoTable, Put
 from shared.catalog import CatalogPublished
+from shared.consent import ConsentChanged
 
 if TYPE_CHECKING:  # the pipeline (and its row models) is only loaded by the import function
     from functions.profiles.crm_import.pipeline import Chunk
@@ -56,6 +57,9 @@ CUSTOMER_RECORD_KEYS = frozenset(CHUNK_SORT_KEYS.values())
 
 
 CATALOG_PK = "CATALOG"  # the published catalog's vocabulary (shared/catalog.py)
+# The projection of ConsentChanged per subject (customer or anonymous id): what browsing may be stored and
+# segmented. Its own partition, so that a consent alone makes no profile.
+CONSENT_PREFIX = "CONSENT#"
 VISITOR_PREFIX = "VISITOR#"
 
 
@@ -161,11 +165,17 @@ class ProfileStore:
     def segmentation_inputs(self) -> dict[str, ProfileInputs]:
         """What segments are computed from, for every profile (one scan of the table)."""
         profiles: dict[str, ProfileInputs] = {}
+        consents: dict[str, str] = {}
         for item in self.table.scan():
             pk, sk = item["pk"], item["sk"]
             if pk.startswith(CUSTOMER_PREFIX) or (pk.startswith(VISITOR_PREFIX) and sk == "COUNTS"):
                 profile_id = pk.removeprefix(CUSTOMER_PREFIX).removeprefix(VISITOR_PREFIX)
                 self._add_input(profiles.setdefault(profile_id, ProfileInputs()), sk, item)
+            elif pk.startswith(CONSENT_PREFIX):
+                consents[pk.removeprefix(CONSENT_PREFIX)] = item["state"]
+        for profile_id, state in consents.items():  # a consent alone makes no profile
+            if profile_id in profiles:
+                profiles[profile_id].consent = ConsentChanged.model_validate_json(state)
         return profiles
 
     def save_segments(self, outcome: Outcome, computed_at: datetime) -> None:
@@ -188,8 +198,11 @@ class ProfileStore:
         """One profile's segmentation inputs, read by key."""
         keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS] + [_visitor_key(profile_id)]
         inputs = ProfileInputs()
-        for item in self.table.get_many(keys):
-            self._add_input(inputs, item["sk"], item)
+        for item in self.table.get_many([*keys, _consent_key(profile_id)]):
+            if item["pk"].startswith(CONSENT_PREFIX):
+                inputs.consent = ConsentChanged.model_validate_json(item["state"])
+            else:
+                self._add_input(inputs, item["sk"], item)
         return inputs
 
     @staticmethod
@@ -307,12 +320,13 @@ class ProfileStore:
         """(profile id, every stored item about the person, their linked anonymous ids), within the ids a request
         `covered` (fixed when it was verified; None: every linked id)."""
         profile_id = self._profile_of(subject_id, covered)
-        keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS] + [_visitor_key(profile_id)]
+        keys = [{"pk": f"{CUSTOMER_PREFIX}{profile_id}", "sk": sk} for sk in PROFILE_SORT_KEYS] + [_visitor_key(profile_id),
+                                                                                                  _consent_key(profile_id)]
         items = self.table.get_many(keys)
         anonymous_ids = sorted(a for a in next((i["anonymous_ids"] for i in items if i["sk"] == "LINKS"), set())
                                if covered is None or a in covered)
         # Before identifying, a visitor had a profile of its own (counts, segments): it is theirs too.
-        more_keys = [k for a in anonymous_ids for k in (_link_key(a), _visitor_key(a),
+        more_keys = [k for a in anonymous_ids for k in (_link_key(a), _visitor_key(a), _consent_key(a),
                                                         *({"pk": f"{CUSTOMER_PREFIX}{a}", "sk": sk} for sk in PROFILE_SORT_KEYS))]
         items += self.table.get_many(more_keys) if more_keys else []
         for visitor in (profile_id, *anonymous_ids):
@@ -369,6 +383,15 @@ class ProfileStore:
     def suppress(self, pseudonyms: set[str], now: datetime) -> None:
         self.table.put_many({"pk": SUPPRESSED_PK, "sk": p, "suppressed_at": now.isoformat()} for p in pseudonyms)
 
+    def save_consent(self, changed: ConsentChanged) -> None:
+        """The subject's latest ConsentChanged (an older one arriving late changes nothing)."""
+        self.table.put_if_newer({**_consent_key(changed.subject_id), "changed_at": changed.changed_at.isoformat(),
+                                 "state": changed.model_dump_json()}, "changed_at")
+
+    def consents(self, subject_ids: set[str]) -> dict[str, ConsentChanged]:
+        found = self.table.get_many([_consent_key(s) for s in sorted(subject_ids)]) if subject_ids else []
+        return {i["pk"].removeprefix(CONSENT_PREFIX): ConsentChanged.model_validate_json(i["state"]) for i in found}
+
     def save_vocabulary(self, vocabulary: CatalogPublished) -> None:
         """The published catalog's words (CatalogPublished): the latest wins."""
         self.table.put({"pk": CATALOG_PK, "sk": "VOCABULARY", "vocabulary": vocabulary.model_dump_json()})
@@ -407,3 +430,7 @@ class ProfileStore:
 def profile_store() -> ProfileStore:
     """The store on the table named by this function's environment (one per container)."""
     return ProfileStore(DynamoTable(settings.load(TableSettings).profiles_table_name))
+
+
+def _consent_key(subject_id: str) -> dict[str, str]:
+    return {"pk": f"{CONSENT_PREFIX}{subject_id}", "sk": "STATE"}

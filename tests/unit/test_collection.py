@@ -195,3 +195,37 @@ def test_the_vocabulary_marks_only_categories_the_catalog_has_as_sensitive():
 
     published = vocabulary_of({"tents", "health"}, {"Stride"}, {"health", "not-a-category"}, datetime.now(UTC))
     assert published.sensitive_categories == ["health"] and published.categories == ["health", "tents"]
+
+
+def _state(subject: str, restricted: bool = False, objections: list | None = None, **effective) -> "ConsentChanged":
+    from shared.consent import PURPOSES, ConsentChanged
+
+    return ConsentChanged(subject_id=subject, effective={p: effective.get(p, False) for p in PURPOSES}, restricted=restricted,
+                          objections=objections or [], changed_at=datetime.now(UTC))
+
+
+def test_browsing_is_stored_only_on_its_lawful_basis():
+    from functions.profiles.collection import with_consent
+
+    browse = TrackingEvent.model_validate(event(type="product_view", item_id="sku-1"))
+    identify = TrackingEvent.model_validate(event(type="identify", customer_id="C-1"))
+    backend_purchase = TrackingEvent.model_validate(event(type="purchase", customer_id="C-1", value="5.00", currency="EUR"))
+    events = [browse, identify, backend_purchase]
+    assert with_consent(events, {}, "consent", "eu") == ([identify, backend_purchase], 1)  # unknown visitor: EU default
+    assert with_consent(events, {}, "consent", "opt_out") == (events, 0)
+    assert with_consent(events, {ANON: _state(ANON, analytics=True)}, "consent", "eu") == (events, 0)
+    assert with_consent(events, {ANON: _state(ANON, personalization=True)}, "consent", "eu") == (events, 0)
+    assert with_consent(events, {ANON: _state(ANON, email_marketing=True)}, "consent", "eu")[1] == 1
+    # Legitimate interest: stored unless the person restricted processing or objected to profiling.
+    assert with_consent(events, {}, "legitimate_interest", "eu") == (events, 0)
+    assert with_consent(events, {ANON: _state(ANON, objections=["profiling"])}, "legitimate_interest", "eu")[1] == 1
+    assert with_consent(events, {ANON: _state(ANON, restricted=True)}, "legitimate_interest", "eu")[1] == 1
+
+
+def test_a_customers_own_choice_wins_over_the_visitors():
+    from functions.profiles.collection import with_consent
+
+    signed_in = TrackingEvent.model_validate(event(type="product_view", item_id="sku-1", customer_id="C-1"))
+    both = {ANON: _state(ANON, analytics=True), "C-1": _state("C-1")}
+    assert with_consent([signed_in], both, "consent", "eu")[1] == 1
+    assert with_consent([signed_in], {ANON: _state(ANON, analytics=True)}, "consent", "eu")[1] == 0

@@ -166,3 +166,16 @@ def test_a_sensitive_category_is_never_an_affinity_a_persona_or_a_top_category()
     shown = behaviour_segments(counters, None, sensitive=frozenset())
     assert "affinity:category:health" in shown.labels  # the same counters, health not sensitive: it would be a segment
     assert "affinity:category:health" not in behaviour_segments(counters, None).labels  # the default list has health
+
+
+def test_behaviour_segments_need_profiling_on_its_lawful_basis():
+    from functions.profiles.segmentation import SegmentPolicy
+    from shared.consent import PURPOSES, ConsentChanged
+
+    def state(**effective):
+        return ConsentChanged(subject_id="C-1", effective={p: effective.get(p, False) for p in PURPOSES}, changed_at=datetime.now(UTC))
+
+    policy = SegmentPolicy()
+    assert not policy.behaviour_allowed(None) and not policy.behaviour_allowed(state(analytics=True))
+    assert policy.behaviour_allowed(state(profiling=True))
+    assert SegmentPolicy(behaviour_basis="legitimate_interest").behaviour_allowed(None)
