@@ -31,12 +31,14 @@ FEATURE_FLAGS = {
 
 
 def build_app(*, bundling: bool = True, outdir: str | None = None, topology: Topology = TOPOLOGY,
-              alarm_email: str | None = None, customer_id_pattern: str | None = None) -> tuple[cdk.App, PersonaStack]:
+              alarm_email: str | None = None, customer_id_pattern: str | None = None,
+              lawful_basis: dict[str, str] | None = None) -> tuple[cdk.App, PersonaStack]:
     context = dict(FEATURE_FLAGS)
     if alarm_email:  # also `cdk deploy -c alarm_email=ops@example.org`
         context[ALARM_EMAIL_CONTEXT] = alarm_email
     if customer_id_pattern:  # also `cdk deploy -c customer_id_pattern='^C-[0-9]+$'`
         context[CUSTOMER_ID_PATTERN_CONTEXT] = customer_id_pattern
+    context.update(lawful_basis or {})  # also `cdk deploy -c browsing_basis=legitimate_interest`
     if not bundling:
         context["aws:cdk:bundling-stacks"] = []  # tests skip the pip installs
     app = cdk.App(outdir=outdir, context=context)

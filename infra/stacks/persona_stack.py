@@ -24,6 +24,8 @@ from infra.topology import TOPOLOGY, Grant, Topology
 
 WEB_BUCKET = "web"  # the bucket CloudFront serves
 ALARM_EMAIL_CONTEXT = "alarm_email"  # who is told when an alarm fires (an SNS e-mail subscription)
+# The lawful basis of storing storefront browsing and of behaviour segments (functions/profiles/settings.py).
+LAWFUL_BASIS_CONTEXTS = ("browsing_basis", "behaviour_segments_basis")
 CUSTOMER_ID_PATTERN_CONTEXT = "customer_id_pattern"  # e.g. ^C-[0-9]+$: the shape of the retailer's customer ids
 # Verification links (the public API) and the links the privacy team hands over after verifying someone (admin).
 SENDS_PRIVACY_LINKS = ("privacy_api", "privacy_admin")
@@ -131,6 +133,15 @@ class PersonaStack(Stack):
             except re.error as exc:
                 raise ValueError(f"-c {CUSTOMER_ID_PATTERN_CONTEXT}={customer_ids!r} is not a regular expression: {exc}") from exc
             self.functions["privacy_api"].add_environment("CUSTOMER_ID_PATTERN", customer_ids)
+        for name in LAWFUL_BASIS_CONTEXTS:  # `-c browsing_basis=legitimate_interest`: the retailer's legal call (docs/security.md)
+            basis = self.node.try_get_context(name)
+            if basis is None:
+                continue
+            if basis not in ("consent", "legitimate_interest"):
+                raise ValueError(f"-c {name}={basis!r}: use consent or legitimate_interest")
+            for function_id, fn in self.functions.items():
+                if topology.function(function_id).context == "profiles":
+                    fn.add_environment(name.upper(), basis)
         alarm_email = self.node.try_get_context(ALARM_EMAIL_CONTEXT)
         if alarm_email:  # the address confirms the subscription from the first message AWS sends it
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))

@@ -18,7 +18,7 @@ def synthesized(tmp_path_factory):
 
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, stack = build_app(bundling=False, outdir=str(outdir), alarm_email="ops@example.org",
-                           customer_id_pattern="^C-[0-9]+$")
+                           customer_id_pattern="^C-[0-9]+$", lawful_basis={"browsing_basis": "legitimate_interest"})
     assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
     template_path = Path(assembly.directory) / f"{stack.stack_name}.template.json"
     return stack, Template.from_json(json.loads(template_path.read_text())), template_path

@@ -84,6 +84,8 @@ def test_every_function_is_configured_from_the_topology(stack, template):
             expected["PERSONA_SITE_URL"] = {"Fn::Join": ["", ["https://", site]]}
         if spec.id == "privacy_api":  # -c customer_id_pattern=... (the fixture's)
             expected["CUSTOMER_ID_PATTERN"] = "^C-[0-9]+$"
+        if spec.context == "profiles":  # -c browsing_basis=legitimate_interest (the fixture's)
+            expected["BROWSING_BASIS"] = "legitimate_interest"
         assert props["Environment"]["Variables"] == expected
 
 
