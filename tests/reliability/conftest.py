@@ -85,6 +85,21 @@ def post_events(runtime: LocalRuntime, events: list[dict[str, Any]], *, signed_i
     return http("POST", runtime.endpoints.api_url + "/v1/events", {"events": events}, headers)
 
 
+EVERYTHING = {"purposes": {"analytics": True, "personalization": True, "profiling": True}, "source": "banner", "policy_version": "v1"}
+
+
+def consented(runtime: LocalRuntime, subject: str, *, signed_in: bool = False) -> str:
+    """The subject said yes in the banner, and the profiles context knows it: the collection API stores a subject's
+    browsing only with their consent (it checks its projection of ConsentChanged at the door). `signed_in`: a
+    customer, who needs their session for it."""
+    headers = {"X-Persona-Session": runtime.storefront_session(subject)} if signed_in else None
+    status, answer = http("PUT", f"{runtime.endpoints.api_url}/v1/consents/{subject}", EVERYTHING, headers)
+    assert status == 200, answer
+    eventually(lambda: runtime.client("dynamodb").get_item(TableName=runtime.endpoints.tables["profiles"], ConsistentRead=True,
+                                                           Key={"pk": {"S": f"CONSENT#{subject}"}, "sk": {"S": "STATE"}}).get("Item"), 30)
+    return subject
+
+
 def post_server_events(runtime: LocalRuntime, events: list[dict[str, Any]]) -> tuple[int, Any]:
     """As the retailer's backend sends them (an order system's purchases, with their value): the server route,
     with the local server key (IAM in AWS)."""
@@ -264,5 +279,6 @@ def touches(body: dict[str, Any], table: str) -> bool:
     return f'"TableName": "{table}"' in text or f'"{table}":' in text
 
 
-__all__ = ["Countdown", "Script", "after_commit", "bus_message", "deliver", "aws_error", "cell", "dead_letters", "drained", "eventually", "exposure", "http", "now", "on_send",
+__all__ = ["Countdown", "Script", "after_commit", "bus_message", "consented", "deliver", "aws_error", "cell", "dead_letters", "drained", "eventually",
+           "exposure", "http", "now", "on_send",
            "post_events", "post_server_events", "profile_counts", "publish", "purchase", "purge_dead_letters", "touches"]

@@ -6,13 +6,25 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from tests.reliability.conftest import Countdown, after_commit, cell, drained, eventually, exposure, now, post_events, profile_counts, publish
+from tests.reliability.conftest import (
+    Countdown,
+    after_commit,
+    cell,
+    consented,
+    drained,
+    eventually,
+    exposure,
+    now,
+    post_events,
+    profile_counts,
+    publish,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 
 
 def test_interactions_counted_before_a_crash_are_not_counted_again(runtime, ids, anon, monkeypatch):
-    visitor = anon("crash")
+    visitor = consented(runtime, anon("crash"))  # browsing is stored only with consent
     real = runtime.invoker._handlers["profiles_interactions"]
     crash = Countdown(1)
 

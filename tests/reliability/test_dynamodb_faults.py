@@ -15,6 +15,7 @@ from tests.reliability.conftest import (
     Script,
     aws_error,
     cell,
+    consented,
     drained,
     eventually,
     exposure,
@@ -45,7 +46,7 @@ def transaction_throttled():
 
 def test_throttling_beyond_the_sdk_retries_loses_and_doubles_nothing(runtime, ids, anon, fast_sdk_retries):
     experiment = ids("throttle-exp")
-    visitors = [anon(f"throttled-{i}") for i in range(10)]
+    visitors = [consented(runtime, anon(f"throttled-{i}")) for i in range(10)]  # browsing is stored only with consent
     tables = runtime.endpoints.tables
     # More throttles in a row than the SDK's 5 attempts: two calls per table fail and their
     # messages come back from SQS (no message fails 3 times, which would dead-letter it).

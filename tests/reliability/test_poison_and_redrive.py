@@ -8,7 +8,7 @@ import pytest
 
 from functions.profiles import consumers as profiles_consumers
 from persona import cli
-from tests.reliability.conftest import dead_letters, eventually, now, post_events, profile_counts
+from tests.reliability.conftest import consented, dead_letters, eventually, now, post_events, profile_counts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability, pytest.mark.usefixtures("no_dead_letters")]
 QUEUE = "profiles_interactions"
@@ -22,7 +22,7 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_a_poison_message_is_dead_lettered_with_an_alarm_and_redrive_replays_it(runtime, ids, anon, monkeypatch, capsys):
-    visitor, poison = anon("poisoned"), ids("poison-event")
+    visitor, poison = consented(runtime, anon("poisoned")), ids("poison-event")  # browsing is stored only with consent
     state = ["--state-dir", str(runtime.state_dir)]
     real = profiles_consumers._count_interaction
 

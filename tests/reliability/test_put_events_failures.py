@@ -12,6 +12,7 @@ import pytest
 from shared.aws import clients
 from tests.reliability.conftest import (
     cell,
+    consented,
     drained,
     eventually,
     exposure,
@@ -55,7 +56,7 @@ class PartialFailures:
 @pytest.fixture
 def experiment(runtime, ids, anon):
     """An experiment with one exposed visitor (as the experiments context would publish it)."""
-    key, visitor = ids("exp"), anon("shopper")
+    key, visitor = ids("exp"), consented(runtime, anon("shopper"))  # browsing is stored only with consent
     publish(runtime, "experiments", "ExposureLogged", exposure(key, visitor))
     eventually(lambda: cell(runtime, key).get("n") == 1, timeout_s=20)
     return key, visitor
@@ -104,7 +105,7 @@ def test_events_a_consumer_could_not_publish_are_published_on_redelivery(runtime
     when PutEvents rejects that past the publisher's retries, the message fails and comes back,
     finds its writes done, and must still publish (an unsubscribe, a login). The customer is signed in
     (events naming a customer id need their session), and only `identify` links the visitor."""
-    customer, visitor = ids("unsubscriber"), anon("anon-linked")
+    customer, visitor = consented(runtime, ids("unsubscriber"), signed_in=True), anon("anon-linked")  # browsing needs consent
     fault = PartialFailures(lambda entry, attempt: entry["DetailType"] in ("ConsentReported", "IdentityLinked") and attempt <= 4)
     monkeypatch.setattr(clients.client("events"), "put_events", fault)
     failed_before = runtime.dispatcher.stats["profiles_interactions.failed"]
