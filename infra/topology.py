@@ -590,6 +590,7 @@ TOPOLOGY = Topology(
         Route("PUT", "/v1/consents/{subject_id}", "privacy_api"),
         Route("POST", "/v1/privacy-requests", "privacy_api"),
         Route("GET", "/v1/privacy-requests/{request_id}", "privacy_api"),
+        Route("GET", "/v1/privacy-requests/by-subject/{subject_id}", "privacy_api"),
         Route("POST", "/v1/privacy-requests/{request_id}/verification", "privacy_api"),
         Route("GET", "/v1/privacy-requests", "privacy_admin", auth="admin"),
         Route("POST", "/v1/privacy-requests/{request_id}/extension", "privacy_admin", auth="admin"),

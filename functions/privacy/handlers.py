@@ -17,6 +17,7 @@ from functions.privacy.schemas import (
     ConsentView,
     Extension,
     OutboxMessage,
+    OwnRequests,
     PrivacyRequestIn,
     RequestCreated,
     RequestQueue,
@@ -76,6 +77,20 @@ def put_consents(subject_id: Annotated[SubjectId, Path()], update: Annotated[Con
     service, now = privacy(correlation_id(api_app)), _now()
     service.check_caller(subject_id, who)
     return service.update_consent(subject_id, update, now)
+
+
+@api_app.get(
+    "/v1/privacy-requests/by-subject/<subject_id>",
+    summary="A person's own privacy requests, newest first",
+    description="For the privacy centre's history: type, status, received, deadline, completed. The same proof as a "
+    "person's consents: a visitor's secret id, or a customer's `X-Persona-Session`.",
+    tags=["privacy"],
+    responses=CUSTOMER_SESSION,
+)
+def own_requests(subject_id: Annotated[SubjectId, Path()], who: Who) -> OwnRequests:
+    service = privacy(correlation_id(api_app))
+    service.check_caller(subject_id, who)
+    return OwnRequests(subject_id=subject_id, requests=service.own_requests(subject_id))
 
 
 @api_app.post(

@@ -146,6 +146,13 @@ class RequestStatusView(BaseModel):
     download_url: str | None = Field(default=None, description="Access/portability bundle (zip), valid for minutes")
 
 
+class OwnRequests(BaseModel):
+    """A person's own privacy requests, newest first: what, when, where each stands (no contact, no token)."""
+
+    subject_id: str
+    requests: list[RequestStatusView]
+
+
 class Verification(BaseModel):
     token: str = Field(min_length=1, max_length=512)
 

@@ -98,6 +98,11 @@ class Privacy:
         if not self._visitor(subject_id):
             caller.require(subject_id)
 
+    def own_requests(self, subject_id: str) -> list[RequestStatusView]:
+        """The subject's requests, newest first (the privacy centre's history; the caller proved the subject)."""
+        found = [self.store.get_request(rid) for _, rid in sorted(self.store.subject_request_times(subject_id), reverse=True)]
+        return [_status_view(r, None) for r in found if r is not None]
+
     def consent_view(self, subject_id: str) -> ConsentView:
         current, restricted, objections = self.store.consent_state(subject_id) or ({}, False, [])
         return ConsentView(

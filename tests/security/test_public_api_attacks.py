@@ -3,6 +3,7 @@ Every one must fail; the legitimate flow beside it must still work."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from datetime import UTC, datetime
@@ -259,3 +260,15 @@ def test_a_sensitive_category_never_becomes_a_segment(runtime, customers):
     segments = eventually(lambda: [s for s in admin(runtime, "GET", "/v1/profiles/C-1002")[1]["segments"] if "tents" in s], 30)
     assert "affinity:category:tents" in segments
     assert not [s for s in admin(runtime, "GET", "/v1/profiles/C-1002")[1]["segments"] if "health" in s]
+
+
+def test_a_persons_own_requests_need_the_same_proof_as_their_consents(runtime, customers):
+    visitor = new_visitor_id()
+    created = api(runtime, "POST", "/v1/privacy-requests", {"type": "access", "subject_id": visitor, "contact": "me@example.org"})[1]
+    status, mine = api(runtime, "GET", f"/v1/privacy-requests/by-subject/{visitor}")
+    assert status == 200 and [r["request_id"] for r in mine["requests"]] == [created["request_id"]]
+    assert "contact" not in mine["requests"][0] and "token" not in json.dumps(mine)
+    strangers = [api(runtime, "GET", f"/v1/privacy-requests/by-subject/{who}") for who in ("C-1001", "C-4242")]
+    assert strangers[0] == strangers[1] and strangers[0][0] == 401
+    status, own = api(runtime, "GET", "/v1/privacy-requests/by-subject/C-1001", headers=signed_in(runtime, "C-1001"))
+    assert status == 200 and own["subject_id"] == "C-1001"  # including what strangers filed for them, held for staff
