@@ -16,6 +16,7 @@ import hashlib
 import importlib.util
 import json
 import random
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -200,17 +201,34 @@ def sign_in(endpoints: Endpoints, customer_id: str) -> dict[str, str]:
     return {answer["header"]: answer["session"]}
 
 
+# How long the demo waits for the profiles context to learn its visitors' consents (through a queue, seconds).
+CONSENT_ARRIVAL_S = 60.0
+
+
+def _post_when_consented(endpoints: Endpoints, path: str, events: list[dict[str, Any]], headers: dict[str, str] | None = None) -> Any:
+    """POST a batch; again while the collection API withholds browsing because the consent given a moment ago has not
+    reached the profiles context yet (it checks consent at the door). The same events again are the same events
+    (their ids are digests of their content): nothing is counted twice."""
+    deadline = time.monotonic() + CONSENT_ARRIVAL_S
+    while True:
+        answer = _call(endpoints, "POST", path, {"events": events}, headers=headers)
+        if not answer.get("withheld") or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.5)
+
+
 def post_demo_events(endpoints: Endpoints, now: datetime | None = None) -> dict[str, Any]:
     """Each batch by its sender; what the collection API answered, added up."""
     batches = demo_events(now)
     session = sign_in(endpoints, DEMO_CUSTOMER)
     answers = [
-        _call(endpoints, "POST", "/v1/events", {"events": batches["visitor"]}),
-        _call(endpoints, "POST", "/v1/events", {"events": batches["customer"]}, headers=session),
+        _post_when_consented(endpoints, "/v1/events", batches["visitor"]),
+        _post_when_consented(endpoints, "/v1/events", batches["customer"], session),
         _call(endpoints, "POST", "/v1/server/events", {"events": batches["orders"]},
               headers={"x-persona-server-key": endpoints.server_key}),
     ]
-    return {"accepted": sum(a["accepted"] for a in answers),
+    return {"accepted": sum(a["accepted"] - a.get("withheld", 0) for a in answers),
+            "withheld": sum(a.get("withheld", 0) for a in answers),
             "rejected": [{**r, "batch": name} for name, a in zip(batches, answers) for r in a["rejected"]],
             "changed": [{**r, "batch": name} for name, a in zip(batches, answers) for r in a.get("changed", [])]}
 

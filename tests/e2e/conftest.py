@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -51,6 +52,30 @@ def eventually(check, timeout_s: float = 20.0, interval_s: float = 0.2):
     raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
 
 
+def _aws(endpoints: dict[str, Any], service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoints["aws_endpoint_url"], region_name=endpoints["region"],
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+EVERYTHING = {"purposes": {"analytics": True, "personalization": True, "profiling": True}, "source": "banner", "policy_version": "v1"}
+
+
+def consented(endpoints: Any, subject: str, headers: dict[str, str] | None = None) -> str:
+    """The subject said yes in the banner (a customer with their session in `headers`), and the profiles context knows
+    it: the collection API stores a subject's browsing only with consent, checked at the door against its projection
+    of ConsentChanged, which a queue brings. `endpoints`: the state file's, or a LocalRuntime's."""
+    if not isinstance(endpoints, dict):
+        endpoints = dataclasses.asdict(endpoints)
+    status, answer = http("PUT", f"{endpoints['api_url']}/v1/consents/{subject}", EVERYTHING, headers)
+    assert status == 200, answer
+    dynamodb = _aws(endpoints, "dynamodb")
+    eventually(lambda: dynamodb.get_item(TableName=endpoints["tables"]["profiles"], ConsistentRead=True,
+                                         Key={"pk": {"S": f"CONSENT#{subject}"}, "sk": {"S": "STATE"}}).get("Item"), timeout_s=30)
+    return subject
+
+
 CUSTOMERS_HEADER = "customer_id,email,phone,first_name,last_name,birth_date,country,email_opt_in,created_at\n"
 
 
@@ -59,11 +84,8 @@ def customers_on_file(endpoints: dict[str, Any], name: str, customers: dict[str,
     drop bucket as an export would be. A customer's privacy request gets its confirmation link only at the address
     on file (a customer id anyone could type proves nothing), so this returns once the import is done and the
     privacy context has learnt the addresses (its queue is empty)."""
-    import boto3
-
     def aws(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoints["aws_endpoint_url"], region_name=endpoints["region"],
-                            aws_access_key_id="local", aws_secret_access_key="local")
+        return _aws(endpoints, service)
 
     key = f"customers/{name}.csv"
     rows = "".join(f"{customer},{email},,Test,Customer,1980-01-01,DE,false,2025-01-10\n" for customer, email in customers.items())

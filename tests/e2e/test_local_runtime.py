@@ -10,7 +10,7 @@ import pytest
 from infra.local.runtime import LocalRuntime
 from infra.topology import TOPOLOGY
 from tests.conftest import visitor
-from tests.e2e.conftest import eventually, http
+from tests.e2e.conftest import consented, eventually, http
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +65,7 @@ def test_a_poison_message_is_retried_alone_then_dead_lettered(runtime):
     dlq_url = runtime.resources.dlq_urls["profiles_interactions"]
     sqs.send_message(QueueUrl=queue_url, MessageBody='{"not": "an EventBridge event"}')
     now = datetime.now(UTC).isoformat()
-    neighbour = visitor("anon-poison-neighbour")
+    neighbour = consented(runtime.endpoints, visitor("anon-poison-neighbour"))  # browsing is stored only with consent
     http("POST", runtime.endpoints.api_url + "/v1/events", {"events": [{"type": "page_view", "anonymous_id": neighbour, "timestamp": now}]})
 
     def dead_lettered():

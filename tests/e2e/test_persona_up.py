@@ -17,7 +17,7 @@ import pytest
 
 from infra.topology import TOPOLOGY
 from tests.conftest import visitor
-from tests.e2e.conftest import customers_on_file, eventually, http, signed_in
+from tests.e2e.conftest import consented, customers_on_file, eventually, http, signed_in
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,8 @@ def test_healthz_and_openapi(running):
 def test_event_slice_end_to_end(running):
     _, endpoints, _ = running
     api, admin = endpoints["api_url"], {"x-api-key": endpoints["admin_api_key"]}
-    now, anonymous_id = datetime.now(UTC).isoformat(), visitor("anon-e2e")
+    anonymous_id = consented(endpoints, visitor("anon-e2e"))  # browsing is stored only with consent
+    now = datetime.now(UTC).isoformat()
     batch = {
         "events": [
             {"type": "page_view", "anonymous_id": anonymous_id, "timestamp": now},
@@ -156,13 +157,13 @@ def test_a_privacy_request_through_the_outbox_and_verification(running):
     # A customer of the retailer's CRM: their request's link goes to the address on file (a customer id alone proves nothing).
     customers_on_file(endpoints, "e2e-privacy", {"C-E2E": "e2e@example.org"})
     session = signed_in(api, "C-E2E")  # events and consents naming a customer need the customer's session
+    consented(endpoints, "C-E2E", session)  # and browsing is stored only with consent
     events = [{"type": "product_view", "customer_id": "C-E2E", "item_id": "sku-9", "timestamp": datetime.now(UTC).isoformat()}]
     status, answer = http("POST", api + "/v1/events", {"events": events}, session)
-    assert (status, answer["accepted"], answer["rejected"]) == (202, 1, [])
-    assert http("PUT", api + "/v1/consents/C-E2E", {"purposes": {"personalization": True}, "source": "banner", "policy_version": "v1"},
-                session)[0] == 200
+    assert (status, answer["accepted"], answer["rejected"], answer.get("withheld", 0)) == (202, 1, [], 0)
     admin = {"x-api-key": endpoints["admin_api_key"]}
-    eventually(lambda: http("GET", api + "/v1/profiles/C-E2E", headers=admin)[0] == 200, timeout_s=30)
+    eventually(lambda: (p := http("GET", api + "/v1/profiles/C-E2E", headers=admin))[0] == 200 and p[1]["interactions"]["total"] == 1,
+               timeout_s=30)
 
     status, created = http("POST", api + "/v1/privacy-requests", {"type": "erasure", "subject_id": "C-E2E", "contact": "e2e@example.org"})
     assert status == 202 and created["status"] == "pending_verification"

@@ -148,14 +148,18 @@ def recommendations(api: str, headers: dict[str, str] | None = None, **params) -
     return answer
 
 
-def accept_all(visit: Visit, anonymous_id: str) -> None:
+def accept_all(visit: Visit, anonymous_id: str, endpoints: dict) -> None:
     banner = visit.page.get_by_role("dialog", name="Your privacy choices")
     banner.wait_for()
     visit.page.get_by_role("button", name="Accept all").click()
     banner.wait_for(state="hidden")
-    # The choice reaches the recommend context through the bus: from then on the visitor's
-    # views are kept (before, they would be dropped as unconsented).
+    # The choice reaches the recommend and profiles contexts through the bus: from then on the visitor's
+    # views are kept (before, they are withheld at the door and dropped as unconsented).
     eventually(lambda: recommendations(visit.api, anonymous_id=anonymous_id)["fallback_reason"] == "no_history", timeout_s=45)
+    profiles = boto3.client("dynamodb", endpoint_url=endpoints["aws_endpoint_url"], region_name=endpoints["region"],
+                            aws_access_key_id="local", aws_secret_access_key="local")
+    eventually(lambda: profiles.get_item(TableName=endpoints["tables"]["profiles"], ConsistentRead=True,
+                                         Key={"pk": {"S": f"CONSENT#{anonymous_id}"}, "sk": {"S": "STATE"}}).get("Item"), timeout_s=45)
 
 
 def test_anonymous_browsing_personalizes_the_home_page(browser, shop):
@@ -163,7 +167,7 @@ def test_anonymous_browsing_personalizes_the_home_page(browser, shop):
     api, anonymous_id = endpoints["api_url"], outside_holdout("anon-")
     visit = Visit(browser, api, anonymous_id=anonymous_id)
     visit.open()
-    accept_all(visit, anonymous_id)
+    accept_all(visit, anonymous_id, endpoints)
     consent = http("GET", f"{api}/v1/consents/{anonymous_id}")[1]
     assert consent["effective"]["personalization"] and consent["effective"]["analytics"]
     assert {r["source"] for r in consent["purposes"].values()} == {"banner"}
@@ -219,7 +223,7 @@ def test_login_merges_the_visitors_profile(browser, shop):
     anonymous_id, customer = outside_holdout("anon-"), outside_holdout("C-")
     visit = Visit(browser, api, anonymous_id=anonymous_id)
     visit.open()
-    accept_all(visit, anonymous_id)
+    accept_all(visit, anonymous_id, endpoints)
     for sku in ("sku-6001", "sku-6002"):  # backpacks
         visit.page.goto(f"{api}/#/product/{sku}")
         visit.page.locator(f"article.product[data-item-id={sku}]").wait_for()
@@ -303,7 +307,8 @@ def test_rejecting_consent_keeps_the_shop_neutral(browser, shop):
         assert not page.get_by_role("checkbox", name=purpose).is_checked()
     visit.shot("banner", full_page=False)
 
-    reject.click()
+    with page.expect_response(lambda r: "/v1/consents/" in r.url and r.request.method == "PUT"):  # the choice is saved
+        reject.click()
     banner.wait_for(state="hidden")
     anonymous_id = json.loads(page.evaluate("localStorage.getItem('persona.anonymous_id')"))
     assert re.fullmatch(r"anon-[0-9a-f]{32}", anonymous_id)
@@ -338,7 +343,7 @@ def test_hero_banner_search_cart_cross_sell_and_checkout(browser, shop):
     api, anonymous_id = endpoints["api_url"], outside_holdout("anon-")
     visit = Visit(browser, api, anonymous_id=anonymous_id)
     visit.open()
-    accept_all(visit, anonymous_id)
+    accept_all(visit, anonymous_id, endpoints)
     page = visit.page
 
     def assigned():

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import eventually, http
+from tests.conftest import visitor
+from tests.e2e.conftest import backend, consented, customers_on_file, eventually, http, signed_in
 from tests.e2e.test_persona_up import REPO_ROOT, _aws, start_persona_up
 
 pytestmark = pytest.mark.e2e
@@ -29,11 +30,16 @@ def running(tmp_path_factory):
 def test_the_dashboard_shows_the_privacy_queue_and_the_outbox(running, browser):
     _, endpoints, state_dir = running
     api = endpoints["api_url"]
-    status, created = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": "C-WEB", "contact": "web@example.org"})
+    # A visitor's id (the secret of their cookie): the link goes to the address they typed.
+    status, created = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": visitor("anon-web"), "contact": "web@example.org"})
     assert status == 202
+    # A customer id Persona holds no address for gets no link (anyone could type one): the privacy team verifies the person.
+    status, held = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": "C-WEB", "contact": "web@example.org"})
+    assert status == 202 and held["status"] == "pending_verification"
     outbox = subprocess.run([sys.executable, "-m", "persona.cli", "outbox", "--json", "--state-dir", str(state_dir)],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     link = next(m["link"] for m in json.loads(outbox.stdout) if m["request_id"] == created["request_id"])
+    assert not [m for m in json.loads(outbox.stdout) if m["request_id"] == held["request_id"]]
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto(api + "/dashboard.html")
@@ -45,7 +51,9 @@ def test_the_dashboard_shows_the_privacy_queue_and_the_outbox(running, browser):
     page.get_by_role("button", name="Show").click()
     queue = page.locator("#queue tbody tr", has_text=created["request_id"])
     queue.wait_for()
-    assert "pending_verification" in queue.inner_text() and "link sent" in queue.inner_text()  # C-WEB: not a known customer
+    assert "pending_verification" in queue.inner_text() and "link sent" in queue.inner_text()  # a visitor's request
+    held_row = page.locator("#queue tbody tr", has_text=held["request_id"])
+    assert "pending_verification" in held_row.inner_text() and "no contact on file" in held_row.inner_text()
     message = page.locator("#outbox tbody tr", has_text=created["request_id"])
     assert "web@example.org" in message.inner_text()
     assert message.get_by_role("link").get_attribute("href") == link
@@ -91,12 +99,13 @@ def experiment(running):
                   "primary_metric": "conversion_rate"}
     assert http("POST", api + "/v1/experiments", definition, admin)[0] == 201
     assert http("PATCH", api + f"/v1/experiments/{EXPERIMENT}", {"status": "running"}, admin)[0] == 200
-    units = [f"web-visitor-{i}" for i in range(UNITS)]
+    units = [visitor(f"web-visitor-{i}") for i in range(UNITS)]  # visitor ids are secrets (shared/trust.py)
+    devices = {u: "mobile" if i % 2 == 0 else "desktop" for i, u in enumerate(units)}
     consent = {"purposes": {"analytics": True}, "source": "banner", "policy_version": "web-test"}
 
     def assign(unit):  # the experiments context learns the consent through a queue
         def answer():
-            status, body = http("POST", api + "/v1/assignments", {"anonymous_id": unit, "context": {"device": "mobile" if unit[-1] in "02468" else "desktop"}})
+            status, body = http("POST", api + "/v1/assignments", {"anonymous_id": unit, "context": {"device": devices[unit]}})
             return body if status == 200 and body["excluded_reason"] not in ("unknown_visitor", "no_consent") else None
         body = eventually(answer, timeout_s=20)
         return next((a["variant"] for a in body["assignments"] if a["experiment"] == EXPERIMENT), None)
@@ -107,8 +116,11 @@ def experiment(running):
     now = datetime.now(UTC).isoformat()
     buyers = [u for i, u in enumerate(units) if variants[u] and (i % 3 != 0 if variants[u] == "treatment" else i % 3 == 0)]
     events = [{"type": "page_view", "anonymous_id": u, "timestamp": now} for u in units]
-    events += [{"type": "purchase", "anonymous_id": u, "value": 40, "currency": "EUR", "timestamp": now} for u in buyers]
-    assert http("POST", api + "/v1/events", {"events": events})[0] == 202
+    orders = [{"type": "purchase", "anonymous_id": u, "value": 40, "currency": "EUR", "timestamp": now} for u in buyers]
+    assert http("POST", api + "/v1/events", {"events": events})[1]["accepted"] == len(units)  # the storefront's
+    # The purchases from the retailer's backend: only it sends purchases with their value (shared/trust.py).
+    answer = http("POST", api + "/v1/server/events", {"events": orders}, backend(endpoints))[1]
+    assert (answer["accepted"], answer["rejected"], answer["changed"]) == (len(buyers), [], [])
     assigned = sum(1 for v in variants.values() if v)
 
     def counted():
@@ -336,7 +348,9 @@ def test_the_dashboard_shows_imports_quality_segments_and_a_profile(running, bro
 def test_the_audit_trail_of_a_privacy_request_opens_from_the_queue(running, browser):
     _, endpoints, _ = running
     api, admin = endpoints["api_url"], _admin(endpoints)
-    request_id = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": "C-AUDIT", "contact": "audit@example.org"})[1]["request_id"]
+    # A visitor's request (their id is the secret of their cookie): the link goes to the typed address.
+    request_id = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": visitor("anon-audit"),
+                                                             "contact": "audit@example.org"})[1]["request_id"]
     link = next(m["link"] for m in http("GET", api + "/v1/privacy-outbox", None, admin)[1] if m["request_id"] == request_id)
     token = re.search(r"token=([^&]+)", link).group(1)
     assert http("POST", api + f"/v1/privacy-requests/{request_id}/verification", {"token": token})[0] == 200
@@ -363,9 +377,12 @@ def test_a_request_held_without_a_link_is_verified_by_staff_from_the_queue(runni
     they are another way, says how, and gets the link to hand over; the request goes ahead."""
     _, endpoints, _ = running
     api, admin, customer = endpoints["api_url"], _admin(endpoints), "C-STAFF-VERIFIED"
-    assert http("POST", api + "/v1/events", {"events": [{"type": "identify", "anonymous_id": "anon-staff-verified", "customer_id": customer,
-                                                          "timestamp": datetime.now(UTC).isoformat()}]})[0] == 202
-    eventually(lambda: http("GET", api + f"/v1/consents/{customer}")[0] == 401, timeout_s=60)  # privacy knows the customer
+    signing_in = [{"type": "identify", "anonymous_id": visitor("anon-staff-verified"), "customer_id": customer,
+                   "timestamp": datetime.now(UTC).isoformat()}]
+    assert http("POST", api + "/v1/events", {"events": signing_in}, signed_in(api, customer))[1]["accepted"] == 1
+    # A customer's consents are closed without their session, known or not; and a customer with no address on file
+    # gets no link, whether privacy has heard of them yet or not (so nothing here waits for the login to arrive).
+    assert http("GET", api + f"/v1/consents/{customer}")[0] == 401
     request_id = http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": customer, "contact": "typed@example.org"})[1]["request_id"]
     assert not [m for m in http("GET", api + "/v1/privacy-outbox", None, admin)[1] if m["request_id"] == request_id]
 
@@ -468,22 +485,30 @@ def test_the_privacy_centre_changes_consents_exports_and_erases(running, browser
 
     _, endpoints, _ = running
     api, admin, subject = endpoints["api_url"], _admin(endpoints), "C-PRIVACY-CENTRE"
+    # A customer of the retailer's CRM (their requests' links go to the address on file), signed in to the shop.
+    customers_on_file(endpoints, "privacy-centre", {subject: "privacy-centre@example.org"})
+    session = signed_in(api, subject)
+    consented(endpoints, subject, session)  # in the shop's banner: browsing is stored only with consent
     assert http("POST", api + "/v1/events", {"events": [
         {"type": "product_view", "customer_id": subject, "item_id": "sku-privacy-1", "category": "tents",
-         "timestamp": datetime.now(UTC).isoformat()}]})[0] == 202
-    eventually(lambda: http("GET", api + f"/v1/profiles/{subject}", None, admin)[0] == 200, timeout_s=60)
+         "timestamp": datetime.now(UTC).isoformat()}]}, session)[1]["accepted"] == 1
+    eventually(lambda: (p := http("GET", api + f"/v1/profiles/{subject}", None, admin))[0] == 200 and p[1]["interactions"]["total"] >= 1,
+               timeout_s=60)
 
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(api + "/privacy.html")
+    # Signed in to the shop: the same site's storage holds the session its sign-in gave (the privacy centre sends it).
+    (header, token), = session.items()
+    page.evaluate("s => localStorage.setItem('persona.session', JSON.stringify(s))", {"customer_id": subject, "session": token, "header": header})
     page.get_by_label("Your customer or visitor id").fill(subject)
     page.get_by_label("analytics").check()
     page.get_by_label("personalization").check()
     page.get_by_role("button", name="Save my choices").click()
     page.locator("#consent-status.ok").wait_for()
     assert page.locator("#consent-status").inner_text() == "Your choices: analytics, personalization allowed, nothing else."
-    consents = http("GET", api + f"/v1/consents/{subject}")[1]["purposes"]
+    consents = http("GET", api + f"/v1/consents/{subject}", headers=session)[1]["purposes"]
     assert consents["analytics"]["granted"] and consents["personalization"]["granted"] and not consents.get("email_marketing", {}).get("granted")
     page.reload()  # shown again from the API, not from the page's memory
     page.get_by_label("Your customer or visitor id").fill(subject)
@@ -523,7 +548,7 @@ def test_the_privacy_centre_changes_consents_exports_and_erases(running, browser
     page.locator("#confirm-status.ok", has_text="Done.").wait_for(timeout=60_000)
     assert page.locator("#fact-request").inner_text() == "Erasure"
     assert http("GET", api + f"/v1/profiles/{subject}", None, admin)[0] == 404
-    assert http("GET", api + f"/v1/consents/{subject}")[1]["purposes"].get("analytics", {}).get("granted") is not True
+    assert http("GET", api + f"/v1/consents/{subject}", headers=session)[1]["purposes"].get("analytics", {}).get("granted") is not True
 
     # Keyboard and phone width: the form is reachable by Tab and nothing overflows.
     page.goto(api + "/privacy.html")
