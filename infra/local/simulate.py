@@ -109,6 +109,7 @@ class Outcome:
 class _Counters:
     requests: int = 0
     failed: int = 0
+    withheld: int = 0  # browsing the collection API did not store: the visitor's consent had not reached it yet
     errors: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, list[float]] = field(default_factory=dict)  # per route: [total seconds, requests]
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -353,6 +354,9 @@ class Simulation:
         """A rejected event counts as a failure, and so does one recorded differently (`changed`: a purchase
         sent by the storefront would be a page view, which results would not count)."""
         answer = self.api.call("POST", path, {"events": events}, server=server) or {}
+        if answer.get("withheld"):  # consent is checked at the door; a choice just made travels through a queue
+            with self.api.counters.lock:
+                self.api.counters.withheld += answer["withheld"]
         for key in ("rejected", "changed"):
             for item in answer.get(key, []):
                 self.api.record(f"POST {path}", f"{events[item['index']]['type']} {key} ({'; '.join(item['errors'])})")
@@ -453,6 +457,7 @@ def simulate(endpoints: Endpoints, *, visitors: int = 200, experiment: str = "he
         "revenue": round(sum(o.revenue for o in outcomes), 2),
         "requests": counters.requests,
         "failed_requests": counters.failed,
+        "withheld_events": counters.withheld,
         "errors": dict(sorted(counters.errors.items(), key=lambda kv: -kv[1])[:10]),
         "mean_latency_s": api.mean_seconds(),
         "elapsed_s": round(elapsed, 1),
@@ -486,6 +491,9 @@ def render(summary: dict[str, Any]) -> str:
     lines.append(f"  {'not in the test':<24}{outside['units']:>7}{outside['purchases']:>11}   ({why})")
     slowest = sorted(summary["mean_latency_s"].items(), key=lambda kv: -kv[1])[:3]
     lines.append("  mean latency     " + ", ".join(f"{route} {seconds:.2f} s" for route, seconds in slowest))
+    if summary.get("withheld_events"):
+        lines.append(f"  withheld         {summary['withheld_events']} browsing events (sent before the visitor's consent "
+                     "reached the collection API)")
     for error, count in summary["errors"].items():
         lines.append(f"  error            {count} x {error}")
     lines += [
