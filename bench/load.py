@@ -1,10 +1,16 @@
 """Load on the local runtime: tracking events and a CRM import at once, every one accounted for.
 
-Starts `persona up --no-demo` on free ports in a temporary state directory, then:
+Starts `persona up --no-demo` on free ports in a temporary state directory; every visitor
+of both phases accepts the consent banner first (the collection API stores browsing only
+with consent, checked at the door: the bench waits until the profiles context knows them
+all, untimed), then:
 
 1. Baseline, the runtime otherwise idle: GET /healthz (the gateway's floor), then
    --events/10 events through POST /v1/events with the same workers and batches,
-   waited for until every one is counted.
+   waited for until every one is counted. As in production, the visitors' ids are
+   secrets (shared/trust.py) and their purchases (2 % of the events) come from the
+   retailer's backend, through POST /v1/server/events with the server key, in batches
+   of their own (only the backend sends purchases with their value).
 2. Load: a --rows-row orders export (`;`, BOM, quoted fields; every 500th row repeats
    the row before it, every 1000th has an unreadable total) is dropped into the CRM
    drop bucket while --events events are sent through POST /v1/events from --workers
@@ -148,12 +154,15 @@ def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None
 
 
 # ---------------------------------------------------------------- the events
+STOREFRONT, BACKEND = "/v1/events", "/v1/server/events"
+
+
 @dataclass
 class Phase:
     name: str
     visitors: dict[str, int]  # anonymous id -> events sent to it (each once)
     event_ids: list[str]
-    batches: list[list[dict[str, Any]]]
+    batches: list[tuple[str, list[dict[str, Any]]]]  # (the route it goes to, its events)
     latencies_ms: list[float] = field(default_factory=list)
     accepted: int = 0
     resent_batches: int = 0
@@ -166,7 +175,8 @@ class Phase:
 
 def make_events(name: str, run: str, count: int, batch: int, seed: int) -> Phase:
     rng = random.Random(seed)
-    visitor_ids = [f"load-{run}-{name}-{v:05d}" for v in range(max(1, count // EVENTS_PER_VISITOR))]
+    # Visitor ids are secrets (the public API takes no other): 128 random bits after a readable prefix.
+    visitor_ids = [f"load-{run}-{name}-{v:05d}-{rng.getrandbits(128):032x}" for v in range(max(1, count // EVENTS_PER_VISITOR))]
     types, weights = zip(*TYPES, strict=True)
     now = datetime.now(UTC).isoformat()
     events, visitors = [], dict.fromkeys(visitor_ids, 0)
@@ -183,24 +193,32 @@ def make_events(name: str, run: str, count: int, batch: int, seed: int) -> Phase
         if kind == "purchase":
             event |= {"value": f"{rng.randrange(500, 20_000) / 100:.2f}", "currency": "EUR"}
         events.append(event)
-    batches = [events[i:i + batch] for i in range(0, len(events), batch)]
+    browsing = [e for e in events if e["type"] != "purchase"]
+    orders = [e for e in events if e["type"] == "purchase"]  # the retailer's backend's: only it sends their value
+    batches = [(STOREFRONT, browsing[i:i + batch]) for i in range(0, len(browsing), batch)]
+    batches += [(BACKEND, orders[i:i + batch]) for i in range(0, len(orders), batch)]
+    random.Random(seed).shuffle(batches)  # orders arrive among the browsing, as they would
     return Phase(name, {v: n for v, n in visitors.items() if n}, [e["event_id"] for e in events], batches)
 
 
-def send(api: str, phase: Phase, workers: int) -> None:
+def send(api: str, phase: Phase, workers: int, server_key: str) -> None:
     lock = threading.Lock()
+    backend = {"x-persona-server-key": server_key}  # the local runtime's stand-in for the backend's IAM signature
 
-    def post(number: int, events: list[dict[str, Any]]) -> None:
+    def post(number: int, route: str, events: list[dict[str, Any]]) -> None:
         for attempt in range(1, ATTEMPTS + 1):
             start = time.perf_counter()
             try:
-                status, body = call("POST", api + "/v1/events", {"events": events})
+                status, body = call("POST", api + route, {"events": events}, headers=backend if route == BACKEND else None)
             except (urllib.error.URLError, OSError) as exc:  # includes timeouts: the same event ids go again
                 status, body = 0, str(exc)
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
                 phase.latencies_ms.append(elapsed)
-                if status == 202 and body["accepted"] == len(events) and not body["rejected"]:
+                # Every event taken as sent: none rejected, none recorded differently (`changed`)
+                # (and none withheld at the door for want of consent: every visitor consented first).
+                if (status == 202 and body["accepted"] == len(events) and not body["rejected"] and not body.get("changed")
+                        and not body.get("withheld")):
                     phase.accepted += len(events)
                     return
                 if status == 202 or 400 <= status < 500:
@@ -211,10 +229,10 @@ def send(api: str, phase: Phase, workers: int) -> None:
         with lock:
             phase.failures.append(f"batch {number}: no 202 after {ATTEMPTS} attempts; last {status} {str(body)[:300]}")
 
-    def resend(number: int, events: list[dict[str, Any]]) -> None:
+    def resend(number: int, route: str, events: list[dict[str, Any]]) -> None:
         start = time.perf_counter()
         try:
-            status, _ = call("POST", api + "/v1/events", {"events": events})
+            status, _ = call("POST", api + route, {"events": events}, headers=backend if route == BACKEND else None)
         except (urllib.error.URLError, OSError):
             status = 0
         with lock:
@@ -223,10 +241,10 @@ def send(api: str, phase: Phase, workers: int) -> None:
 
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        for number, events in enumerate(phase.batches):
-            pool.submit(post, number, events)
+        for number, (route, events) in enumerate(phase.batches):
+            pool.submit(post, number, route, events)
             if number % RESEND_EVERY == RESEND_EVERY - 1:
-                pool.submit(resend, number, events)  # may race the first send: dedup must hold either way
+                pool.submit(resend, number, route, events)  # may race the first send: dedup must hold either way
     phase.send_s = time.perf_counter() - start
     phase.sent_at = time.monotonic()
 
@@ -243,6 +261,41 @@ def healthz(api: str, requests: int, workers: int) -> list[float]:
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(probe, range(requests)))
     return latencies
+
+
+CONSENT = {"purposes": {"analytics": True, "personalization": True}, "source": "banner", "policy_version": "load-1"}
+
+
+def consent(api: str, dynamodb: Any, table: str, visitors: list[str], workers: int, deadline: float) -> str | None:
+    """Every visitor accepts the banner; returns once the profiles context's consent projection holds them all (what
+    the collection API checks at the door), or a problem."""
+    def put(visitor: str) -> str | None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                status, body = call("PUT", f"{api}/v1/consents/{visitor}", CONSENT)
+            except (urllib.error.URLError, OSError) as exc:
+                status, body = 0, str(exc)
+            if status == 200:
+                return None
+            if 400 <= status < 500:
+                break
+            time.sleep(0.2 * attempt)
+        return f"consent of {visitor}: {status} {str(body)[:300]}"
+
+    with ThreadPoolExecutor(workers) as pool:
+        failed = [f for f in pool.map(put, visitors) if f]
+    if failed:
+        return f"{len(failed)} consents failed, e.g. {failed[0]}"
+    keys = [{"pk": f"CONSENT#{v}", "sk": "STATE"} for v in visitors]
+    while time.monotonic() < deadline:
+        try:
+            known = len(_batch_get(dynamodb, table, keys, "pk"))
+        except (BotoCoreError, ClientError):
+            known = 0  # a busy instance: not yet
+        if known == len(keys):
+            return None
+        time.sleep(1)
+    return f"only {known:,} of {len(keys):,} consents reached the profiles context by the deadline"
 
 
 # ---------------------------------------------------------------- accounting
@@ -354,10 +407,18 @@ def measure(runtime: Runtime, args: argparse.Namespace, export: Path, expected: 
         problems.append(f"{phase.name}: only {total:,} of {len(phase.event_ids):,} events counted by the deadline; "
                         f"{len(wrong)} visitors off, e.g. {wrong[:3]}")
 
+    # 0. consent: every visitor of both phases accepts the banner (untimed)
+    started = time.monotonic()
+    problem = consent(api, dynamodb, table, [*baseline.visitors, *load.visitors], args.workers, deadline)
+    if problem:
+        problems.append(problem)
+    log(f"consent: {len(baseline.visitors) + len(load.visitors):,} visitors accepted the banner, known to profiles after "
+        f"{time.monotonic() - started:.1f} s")
+
     # 1. baseline: the runtime otherwise idle
     gateway = healthz(api, 200, args.workers)
     log(f"healthz: {latency(gateway)}")
-    send(api, baseline, args.workers)
+    send(api, baseline, args.workers, endpoints["server_key"])
     log(f"baseline: {baseline.accepted:,} events in {baseline.send_s:.1f} s, {latency(baseline.latencies_ms)}")
     wait_counted(baseline)
 
@@ -372,7 +433,7 @@ def measure(runtime: Runtime, args: argparse.Namespace, export: Path, expected: 
 
     dropper = threading.Thread(target=drop)
     dropper.start()
-    send(api, load, args.workers)
+    send(api, load, args.workers, endpoints["server_key"])
     dropper.join()
     log(f"load: {load.accepted:,} events in {load.send_s:.1f} s, {latency(load.latencies_ms)}")
 
