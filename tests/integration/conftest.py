@@ -41,6 +41,15 @@ class Aws:
         key = self.client("secretsmanager").get_secret_value(SecretId=self.name("secret", "session_keys"))["SecretString"]
         return {sessions.SESSION_HEADER: sessions.issue(key, customer_id, datetime.now(UTC))}
 
+    def unsubscribe_token(self, customer_id: str) -> str:
+        """The one-click unsubscribe token of the link in the customer's e-mail, as the retailer's mailer would sign it."""
+        from datetime import UTC, datetime
+
+        from shared import sessions
+
+        key = self.client("secretsmanager").get_secret_value(SecretId=self.name("secret", "session_keys"))["SecretString"]
+        return sessions.issue_unsubscribe(key, customer_id, datetime.now(UTC))
+
     def pump(self, max_rounds: int = 20) -> int:
         """Deliver every queued message to its consumer (as event-source mappings do) until all queues are
         empty; a failed item fails the test. Returns how many messages were delivered."""

@@ -15,13 +15,15 @@ import pytest
 from functions.privacy.store import privacy_store
 from functions.profiles.store import profile_store
 from infra.local.dispatcher import sqs_event
+from tests.conftest import visitor
 from tests.integration.test_crm_imports import drop
 
 # A TCF v2 string whose core grants purposes 1-10 (CMP 31).
 TCF_ALL = "CPXxRfAPXxRfAAfKABENB-CgAP_AAH_AAAYgF5wAQF5gXnABAXmAAAAA"
-EVENTS = [
-    {"type": "product_view", "anonymous_id": "anon-anna", "item_id": "sku-1", "category": "running-shoes", "timestamp": "2026-11-20T10:00:00Z"},
-    {"type": "identify", "anonymous_id": "anon-anna", "customer_id": "C-1001", "timestamp": "2026-11-20T10:01:00Z"},
+ANNA_VISITOR = visitor("anon-anna")  # the secret id of Anna's cookie (before and after she signs in)
+EVENTS = [  # sent with Anna's storefront session: the customer id is hers to name
+    {"type": "product_view", "anonymous_id": ANNA_VISITOR, "item_id": "sku-1", "category": "running-shoes", "timestamp": "2026-11-20T10:00:00Z"},
+    {"type": "identify", "anonymous_id": ANNA_VISITOR, "customer_id": "C-1001", "timestamp": "2026-11-20T10:01:00Z"},
     {"type": "product_view", "customer_id": "C-1001", "item_id": "sku-2", "category": "rain-jackets", "timestamp": "2026-11-20T10:02:00Z"},
 ]
 
@@ -33,7 +35,8 @@ def consent_changes(aws):
 
 
 def submit(aws, subject="C-1001", kind="access", contact="anna.schmidt@example.de", **extra):
-    """A request from the address on file for C-1001 (any address does for a subject not known as a customer)."""
+    """A request from the address on file for C-1001 (any address does for a visitor's secret id not known as a
+    customer; any other id is a customer's, and without an address on file the privacy team verifies)."""
     status, body = aws.api("POST", "/v1/privacy-requests", {"type": kind, "subject_id": subject, "contact": contact, **extra})
     assert status == 202, body
     return body["request_id"]
@@ -68,16 +71,20 @@ def anna_everywhere(aws):
     recommend (browsing history), experiments (assignment, consent projection), results (her outcomes)."""
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
     drop(aws, aws_context(), "orders.csv.gz", "orders/shop.csv.gz")
+    # As a visitor Anna allowed analytics on the banner: what she browsed before signing in is kept under her cookie's id.
+    assert aws.api("PUT", f"/v1/consents/{ANNA_VISITOR}", {"purposes": {"analytics": True}, "source": "banner",
+                                                           "policy_version": "v3"})[0] == 200
+    anna = aws.signed_in("C-1001")  # her storefront session: her consents, events and variants are hers alone
     assert aws.api("PUT", "/v1/consents/C-1001", {"purposes": {"analytics": True, "personalization": True}, "source": "banner",
-                                                  "policy_version": "v3"})[0] == 200
+                                                  "policy_version": "v3"}, headers=anna)[0] == 200
     aws.pump()  # recommend keeps history only once personalization is allowed; experiments need analytics
-    status, _ = aws.api("POST", "/v1/events", {"events": EVENTS})
-    assert status == 202
+    status, body = aws.api("POST", "/v1/events", {"events": EVENTS}, headers=anna)
+    assert status == 202 and body["accepted"] == len(EVENTS), body
     # An experiment she takes part in: an assignment (experiments) and her outcome (results).
     aws.api("POST", "/v1/experiments", {"key": "anna-test", "hypothesis": "h", "primary_metric": "conversion_rate",
                                         "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]})
     aws.api("PATCH", "/v1/experiments/anna-test", {"status": "running"})
-    assert aws.api("POST", "/v1/assignments", {"user_id": "C-1001", "anonymous_id": "anon-anna"})[1]["assignments"]
+    assert aws.api("POST", "/v1/assignments", {"user_id": "C-1001", "anonymous_id": ANNA_VISITOR}, headers=anna)[1]["assignments"]
     aws.pump()
 
 
@@ -88,13 +95,15 @@ def aws_context():
 
 
 def test_consent_is_recorded_per_purpose_with_history_and_published(aws, consent_changes):
-    status, view = aws.api("GET", "/v1/consents/C-9")
+    session = aws.signed_in("C-9")  # a customer's consents need their session
+    status, view = aws.api("GET", "/v1/consents/C-9", headers=session)
     assert status == 200 and view["purposes"] == {} and not any(view["effective"].values())  # EU default: nothing
     status, view = aws.api("PUT", "/v1/consents/C-9", {"purposes": {"personalization": True, "email_marketing": True},
-                                                        "source": "banner", "policy_version": "2026-11"})
+                                                        "source": "banner", "policy_version": "2026-11"}, headers=session)
     assert status == 200 and view["effective"]["personalization"] and view["purposes"]["email_marketing"]["source"] == "banner"
     # Withdrawing is as easy as giving; history keeps both.
-    status, view = aws.api("PUT", "/v1/consents/C-9", {"purposes": {"personalization": False}, "source": "privacy_centre", "policy_version": "2026-11"})
+    status, view = aws.api("PUT", "/v1/consents/C-9", {"purposes": {"personalization": False}, "source": "privacy_centre", "policy_version": "2026-11"},
+                           headers=session)
     assert view["effective"] == {"analytics": False, "personalization": False, "email_marketing": True, "sms_marketing": False, "profiling": False}
     assert [(h["purpose"], h["granted"]) for h in view["history"]] == [("personalization", False), ("personalization", True), ("email_marketing", True)]
     changes = consent_changes()
@@ -102,12 +111,14 @@ def test_consent_is_recorded_per_purpose_with_history_and_published(aws, consent
 
 
 def test_a_tcf_string_is_decoded_into_purposes_and_a_bad_one_is_a_400(aws):
-    status, view = aws.api("PUT", "/v1/consents/C-8", {"tcf_string": TCF_ALL, "source": "banner", "policy_version": "tcf-4"})
+    session = aws.signed_in("C-8")
+    status, view = aws.api("PUT", "/v1/consents/C-8", {"tcf_string": TCF_ALL, "source": "banner", "policy_version": "tcf-4"}, headers=session)
     assert status == 200 and view["effective"]["personalization"] and view["effective"]["analytics"] and not view["effective"]["email_marketing"]
     for bad in ("not-a-tcf-string!", "BOEFEAyOEFEAyAHABDENAI4AAAB9vABAASA", ""):  # junk, a TCF v1 string, empty
-        status, body = aws.api("PUT", "/v1/consents/C-8", {"tcf_string": bad, "source": "banner", "policy_version": "x"})
+        status, body = aws.api("PUT", "/v1/consents/C-8", {"tcf_string": bad, "source": "banner", "policy_version": "x"}, headers=session)
         assert status == 400, (bad, body)
-    assert aws.api("PUT", "/v1/consents/C-8", {"purposes": {"marketing": True}, "source": "banner", "policy_version": "x"})[0] == 400
+    assert aws.api("PUT", "/v1/consents/C-8", {"purposes": {"marketing": True}, "source": "banner", "policy_version": "x"},
+                   headers=session)[0] == 400
 
 
 def test_bad_privacy_requests_get_clear_4xx(aws):
@@ -171,7 +182,7 @@ def test_access_gathers_every_context_into_one_bundle(aws):
     profiles = data["contexts"]["profiles"]
     assert {a["attribute"] for a in profiles["attributes"]} >= {"email", "first_name"}
     assert [o["order_id"] for o in profiles["orders"]] == ["O-1", "O-2"]
-    assert profiles["identity"] == [{"profile_id": "C-1001", "linked_anonymous_id": "anon-anna"}]
+    assert profiles["identity"] == [{"profile_id": "C-1001", "linked_anonymous_id": ANNA_VISITOR}]
     assert {c["purpose"] for c in data["contexts"]["privacy"]["consents"]} >= {"analytics", "personalization"}  # and the CRM opt-in
     assert [h["item_id"] for h in data["contexts"]["recommend"]["interaction_history"]] == ["sku-2"]
     assert data["contexts"]["experiments"]["consent_projection"][0]["effective"]["personalization"]
@@ -183,7 +194,7 @@ def test_access_gathers_every_context_into_one_bundle(aws):
 
 
 def test_access_for_a_subject_without_data_completes_with_an_empty_export(aws):
-    request_id = submit(aws, "C-nobody")
+    request_id = submit(aws, visitor("anon-nobody"))  # a visitor's id: the link goes to the address they typed
     verify(aws, request_id)
     view = aws.api("GET", f"/v1/privacy-requests/{request_id}?token={token_for(aws, request_id)}")[1]
     assert view["status"] == "completed"
@@ -245,7 +256,7 @@ def _traces(aws, identifiers: set[str]) -> list[str]:
     return [f"{where} <- {i}" for where, text in _stored_texts(aws) for i in wanted if i in text]
 
 
-ANNA_IDS = {"C-1001", "anon-anna", "anna.schmidt@example.de", "anna@example.de", "+49 171 1234567", "+491711234567", "Schmidt"}
+ANNA_IDS = {"C-1001", ANNA_VISITOR, "anna.schmidt@example.de", "anna@example.de", "+49 171 1234567", "+491711234567", "Schmidt"}
 
 
 def publish_models_trained_on(aws, *subjects: str) -> list[str]:
@@ -285,7 +296,7 @@ def lineage_traces(aws, identifiers: set[str]) -> list[str]:
 
 def test_erasure_leaves_no_trace_and_later_imports_skip_the_person(aws):
     anna_everywhere(aws)
-    publish_models_trained_on(aws, "C-1001", "anon-anna")
+    publish_models_trained_on(aws, "C-1001", ANNA_VISITOR)
     access_id = submit(aws)  # an earlier access export must go too
     verify(aws, access_id)
     assert _traces(aws, ANNA_IDS)  # the scan does find her before
@@ -354,22 +365,24 @@ def test_rectification_wins_over_later_imports_of_the_old_value(aws):
 
 
 def test_restriction_and_objection_change_what_consent_allows_until_lifted(aws, consent_changes):
-    aws.api("PUT", "/v1/consents/C-5", {"purposes": {p: True for p in ("personalization", "profiling", "email_marketing")},
-                                        "source": "banner", "policy_version": "v1"})
+    session = aws.signed_in("C-5")
+    assert aws.api("PUT", "/v1/consents/C-5", {"purposes": {p: True for p in ("personalization", "profiling", "email_marketing")},
+                                               "source": "banner", "policy_version": "v1"}, headers=session)[0] == 200
+    # C-5 has no address on file: the privacy team verifies each request.
     objection = submit(aws, "C-5", kind="objection", objection="direct_marketing")
-    verify(aws, objection)
-    view = aws.api("GET", "/v1/consents/C-5")[1]
+    verify_by_staff(aws, objection)
+    view = aws.api("GET", "/v1/consents/C-5", headers=session)[1]
     assert view["objections"] == ["direct_marketing"] and not view["effective"]["email_marketing"] and view["effective"]["personalization"]
     # Granting again does not override an objection (Art. 21(3)).
-    aws.api("PUT", "/v1/consents/C-5", {"purposes": {"email_marketing": True}, "source": "banner", "policy_version": "v1"})
-    assert not aws.api("GET", "/v1/consents/C-5")[1]["effective"]["email_marketing"]
+    aws.api("PUT", "/v1/consents/C-5", {"purposes": {"email_marketing": True}, "source": "banner", "policy_version": "v1"}, headers=session)
+    assert not aws.api("GET", "/v1/consents/C-5", headers=session)[1]["effective"]["email_marketing"]
 
     restriction = submit(aws, "C-5", kind="restriction")
-    verify(aws, restriction)
-    assert not any(aws.api("GET", "/v1/consents/C-5")[1]["effective"].values())
+    verify_by_staff(aws, restriction)
+    assert not any(aws.api("GET", "/v1/consents/C-5", headers=session)[1]["effective"].values())
     status, lifted = aws.api("POST", f"/v1/privacy-requests/{restriction}/lift")
     assert status == 200 and lifted["status"] == "lifted"
-    assert aws.api("GET", "/v1/consents/C-5")[1]["effective"]["personalization"]
+    assert aws.api("GET", "/v1/consents/C-5", headers=session)[1]["effective"]["personalization"]
     assert consent_changes()[-1]["restricted"] is False
     assert aws.api("POST", f"/v1/privacy-requests/{objection}/lift")[0] == 409
 
@@ -377,7 +390,10 @@ def test_restriction_and_objection_change_what_consent_allows_until_lifted(aws, 
 def test_crm_opt_outs_and_unsubscribes_become_consent_records(aws):
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
     drop(aws, aws_context(), "campaign.jsonl", "campaign/spring.jsonl")
-    aws.api("POST", "/v1/events", {"events": [{"type": "unsubscribe", "customer_id": "C-1002", "timestamp": "2026-11-21T08:00:00Z"}]})
+    # The one-click link of Ben's e-mail: its token proves the unsubscribe is his (no session needed).
+    status, body = aws.api("POST", "/v1/events", {"events": [{"type": "unsubscribe", "customer_id": "C-1002", "timestamp": "2026-11-21T08:00:00Z",
+                                                              "unsubscribe_token": aws.unsubscribe_token("C-1002")}]})
+    assert status == 202 and body["accepted"] == 1, body
     aws.pump()
     sources = {h["source"] for s in ("C-1001", "C-1002", "C-1003") for h in aws.api("GET", f"/v1/consents/{s}", headers=aws.signed_in(s))[1]["history"]}
     assert sources >= {"crm_import", "email_unsubscribe"}
@@ -398,8 +414,9 @@ def test_deadlines_extensions_and_the_sweeper(aws):
     assert aws.api("POST", f"/v1/privacy-requests/{request_id}/extension", {"months": 1, "reason": "Still more archives"})[0] == 409
 
     # A verified request whose profiles task never answered, received long ago: re-published and flagged overdue.
-    stuck = submit(aws, "C-4")
-    status, _ = aws.api("POST", f"/v1/privacy-requests/{stuck}/verification", {"token": token_for(aws, stuck)})
+    stuck = submit(aws, "C-4")  # no address on file: verified by the privacy team
+    status, _ = aws.api("POST", f"/v1/privacy-requests/{stuck}/staff-verification", {"note": "Identity checked by a call back."})
+    assert status == 200
     aws.drain("profiles_privacy")  # the profiles context "lost" it
     aws.pump()
     old = privacy_store().get_request(stuck)
@@ -437,18 +454,27 @@ def test_restriction_stops_segmenting_the_person_until_lifted(aws):
 
 
 def test_a_visitors_choices_carry_over_to_the_customer_on_identify(aws):
-    aws.api("PUT", "/v1/consents/anon-42", {"purposes": {"personalization": True, "analytics": True}, "source": "banner", "policy_version": "v1"})
-    aws.api("PUT", "/v1/consents/C-42", {"purposes": {"analytics": False}, "source": "privacy_centre", "policy_version": "v1"})
-    aws.api("POST", "/v1/events", {"events": [{"type": "identify", "anonymous_id": "anon-42", "customer_id": "C-42", "timestamp": "2026-11-20T10:00:00Z"}]})
+    anonymous, session = visitor("anon-42"), aws.signed_in("C-42")
+    assert aws.api("PUT", f"/v1/consents/{anonymous}", {"purposes": {"personalization": True, "analytics": True}, "source": "banner",
+                                                        "policy_version": "v1"})[0] == 200
+    assert aws.api("PUT", "/v1/consents/C-42", {"purposes": {"analytics": False}, "source": "privacy_centre", "policy_version": "v1"},
+                   headers=session)[0] == 200
+    # Signing in on the visitor's cookie: identify, with the customer's session (the only proven link).
+    status, body = aws.api("POST", "/v1/events", {"events": [{"type": "identify", "anonymous_id": anonymous, "customer_id": "C-42",
+                                                              "timestamp": "2026-11-20T10:00:00Z"}]}, headers=session)
+    assert status == 202 and body["accepted"] == 1, body
     aws.pump()
-    view = aws.api("GET", "/v1/consents/C-42", headers=aws.signed_in("C-42"))[1]
+    view = aws.api("GET", "/v1/consents/C-42", headers=session)[1]
     assert view["effective"]["personalization"] is True  # carried over from the banner
     assert view["effective"]["analytics"] is False  # the customer's own choice stays
+    assert view["purposes"]["personalization"]["carried_from"] == anonymous  # the history says where it was made
+    assert view["purposes"]["analytics"]["carried_from"] is None
 
 
 def test_rectifying_someone_we_hold_nothing_about_creates_nothing(aws):
     request_id = submit(aws, "C-nobody", kind="rectification", corrections={"email": "new@example.org"})
-    verify(aws, request_id)
+    assert privacy_store().get_request(request_id).verification == "no_contact_on_file"  # a customer's id, no address on file
+    verify_by_staff(aws, request_id)
     assert profile_store().profile("C-nobody") is None
     assert privacy_store().get_request(request_id).tasks["profiles"].action == "nothing_changed"
 
@@ -462,14 +488,18 @@ def test_a_store_throttled_past_the_sdks_retries_answers_503_not_500(aws, monkey
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}, "GetItem")
 
     monkeypatch.setattr(DynamoTable, "get", throttled)
-    status, body = aws.api("GET", "/v1/consents/anon-throttled")
+    status, body = aws.api("GET", f"/v1/consents/{visitor('anon-throttled')}")  # a visitor's: read from the store
     assert status == 503 and body["error"]["code"] == "service_unavailable"
 
 
 def test_an_erasure_for_an_id_nobody_holds_does_not_keep_a_future_customer_out(aws):
-    """An id not yet known is treated as a visitor's: anyone can file for it. Erasing nothing must not put
-    the id on the suppression list, or a customer who later gets it would never be imported."""
-    verify(aws, submit(aws, "C-1002", kind="erasure", contact="someone@example.org"))  # before any import
+    """An id not yet known (and not a visitor's secret) is treated as a customer's with no address on file: the
+    privacy team verifies whoever filed. Erasing nothing must not put the id on the suppression list, or a
+    customer who later gets it would never be imported."""
+    request_id = submit(aws, "C-1002", kind="erasure", contact="someone@example.org")  # before any import
+    assert privacy_store().get_request(request_id).verification == "no_contact_on_file"
+    verify_by_staff(aws, request_id)
+    assert privacy_store().get_request(request_id).tasks["profiles"].action == "nothing_held"
     assert profile_store().suppression_list() == frozenset()
     report = drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
     assert report["suppressed"] == 0 and profile_store().profile("C-1002") is not None

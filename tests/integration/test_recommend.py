@@ -15,7 +15,9 @@ from functions.recommend.store import recommend_store
 from infra.local.demo_catalog import Interaction, demo_catalog, simulate_shoppers, write_interactions
 from shared import settings
 from shared.aws.s3 import ObjectStore
-from tests.integration.test_privacy import _traces, submit, verify, verify_by_staff
+from shared.trust import is_visitor_id
+from tests.conftest import visitor
+from tests.integration.test_privacy import _traces, submit, verify_by_staff
 
 NOW = datetime.now(UTC)
 # Anna bought rain gear before; her purchases are in the training data of the demo model.
@@ -50,22 +52,29 @@ def shop(aws, trained):
 
 
 def recommend(aws, **query) -> dict:
-    status, body = aws.api("GET", "/v1/recommendations?" + "&".join(f"{k}={v}" for k, v in query.items()))
+    """The storefront asks; for a `user_id` it sends that customer's session (else the id would not count)."""
+    headers = aws.signed_in(query["user_id"]) if "user_id" in query else None
+    status, body = aws.api("GET", "/v1/recommendations?" + "&".join(f"{k}={v}" for k, v in query.items()), headers=headers)
     assert status == 200, body
     return body
 
 
 def consent(aws, subject, personalization=True):
+    """A visitor's secret id is its own proof; a customer's consents need their session."""
     status, body = aws.api("PUT", f"/v1/consents/{subject}", {"purposes": {"personalization": personalization},
-                                                               "source": "banner", "policy_version": "v1"})
+                                                               "source": "banner", "policy_version": "v1"},
+                           headers=None if is_visitor_id(subject) else aws.signed_in(subject))
     assert status == 200, body
     aws.pump()
 
 
 def browse(aws, *events):
+    """The storefront's events; a signed-in customer's are sent with their session."""
     stamp = datetime.now(UTC)
     batch = [{"timestamp": (stamp - timedelta(seconds=len(events) - i)).isoformat(), **e} for i, e in enumerate(events)]
-    status, body = aws.api("POST", "/v1/events", {"events": batch})
+    customers = {e["customer_id"] for e in events if "customer_id" in e}
+    assert len(customers) <= 1, "one storefront session names one customer"
+    status, body = aws.api("POST", "/v1/events", {"events": batch}, headers=aws.signed_in(*customers) if customers else None)
     assert status == 202 and not body["rejected"], body
     aws.pump()
 
@@ -75,55 +84,61 @@ def view(item, **ids):
 
 
 def test_consented_visitor_gets_recommendations_from_what_they_browsed_a_minute_ago(aws, shop):
-    consent(aws, "anon-v1")
-    browse(aws, view("sku-8001", anonymous_id="anon-v1"), view("sku-8002", anonymous_id="anon-v1"))  # tents
-    first = recommend(aws, placement="home", anonymous_id="anon-v1", n=5)
+    v1 = visitor("anon-v1")
+    consent(aws, v1)
+    browse(aws, view("sku-8001", anonymous_id=v1), view("sku-8002", anonymous_id=v1))  # tents
+    first = recommend(aws, placement="home", anonymous_id=v1, n=5)
     assert first["personalized"] and first["model_version"]
     assert first["items"][0]["reason"]["code"] == "viewed" and first["items"][0]["reason"]["basis_item_id"] in {"sku-8001", "sku-8002"}
     assert {"tents", "sleeping-bags"} & {i["category"] for i in first["items"]}
-    browse(aws, *[view(f"sku-10{n:03d}", anonymous_id="anon-v1") for n in (1, 2, 3)])  # then cycling gear
-    second = recommend(aws, placement="home", anonymous_id="anon-v1", n=5)
+    browse(aws, *[view(f"sku-10{n:03d}", anonymous_id=v1) for n in (1, 2, 3)])  # then cycling gear
+    second = recommend(aws, placement="home", anonymous_id=v1, n=5)
     assert [i["item_id"] for i in second["items"]] != [i["item_id"] for i in first["items"]]
     assert second["items"][0]["category"] in {"cycling", "sports-nutrition", "water-bottles"}
 
 
 def test_unknown_visitors_and_withdrawn_consent_get_the_neutral_answer(aws, shop):
-    browse(aws, view("sku-8001", anonymous_id="anon-v2"))
-    answer = recommend(aws, placement="home", anonymous_id="anon-v2")
+    v2 = visitor("anon-v2")
+    browse(aws, view("sku-8001", anonymous_id=v2))
+    answer = recommend(aws, placement="home", anonymous_id=v2)
     assert answer == {**answer, "personalized": False, "fallback_reason": "unknown_visitor"} and len(answer["items"]) == 10
-    assert recommend_store().history(["anon-v2"], 10) == []  # nothing kept without consent
+    assert recommend_store().history([v2], 10) == []  # nothing kept without consent
 
-    consent(aws, "anon-v2")
-    browse(aws, view("sku-8001", anonymous_id="anon-v2"))
-    assert recommend(aws, placement="home", anonymous_id="anon-v2")["personalized"]
-    consent(aws, "anon-v2", personalization=False)
-    assert recommend(aws, placement="home", anonymous_id="anon-v2")["fallback_reason"] == "no_consent"
-    assert recommend_store().history(["anon-v2"], 10) == []  # withdrawal ends the purpose: the history went
+    consent(aws, v2)
+    browse(aws, view("sku-8001", anonymous_id=v2))
+    assert recommend(aws, placement="home", anonymous_id=v2)["personalized"]
+    consent(aws, v2, personalization=False)
+    assert recommend(aws, placement="home", anonymous_id=v2)["fallback_reason"] == "no_consent"
+    assert recommend_store().history([v2], 10) == []  # withdrawal ends the purpose: the history went
 
 
 def test_restriction_and_objection_change_the_next_answer(aws, shop):
     consent(aws, "C-7")
     browse(aws, view("sku-5001", customer_id="C-7"), view("sku-5002", customer_id="C-7"))
     assert recommend(aws, placement="home", user_id="C-7")["personalized"]
-    restriction = submit(aws, "C-7", kind="restriction")
-    verify(aws, restriction)
+    restriction = submit(aws, "C-7", kind="restriction")  # no address on file: the privacy team verifies
+    verify_by_staff(aws, restriction)
     assert recommend(aws, placement="home", user_id="C-7")["fallback_reason"] == "restricted"
     assert recommend_store().history(["C-7"], 10)  # restricted data stays stored, unused
     assert aws.api("POST", f"/v1/privacy-requests/{restriction}/lift")[0] == 200
     aws.pump()
     assert recommend(aws, placement="home", user_id="C-7")["personalized"]
     objection = submit(aws, "C-7", kind="objection", objection="profiling")
-    verify(aws, objection)
+    verify_by_staff(aws, objection)
     assert recommend(aws, placement="home", user_id="C-7")["fallback_reason"] == "objection"
 
 
 def test_a_visitors_history_follows_them_when_they_log_in(aws, shop):
-    consent(aws, "anon-v3")
-    browse(aws, view("sku-9001", anonymous_id="anon-v3"), view("sku-9002", anonymous_id="anon-v3"))
-    browse(aws, {"type": "identify", "anonymous_id": "anon-v3", "customer_id": "C-8"})
+    v3 = visitor("anon-v3")
+    consent(aws, v3)
+    browse(aws, view("sku-9001", anonymous_id=v3), view("sku-9002", anonymous_id=v3))
+    browse(aws, {"type": "identify", "anonymous_id": v3, "customer_id": "C-8"})  # with C-8's session
     answer = recommend(aws, placement="home", user_id="C-8")  # the customer's consent came over from the visitor
     assert answer["personalized"] and answer["items"][0]["reason"]["basis_item_id"] in {"sku-9001", "sku-9002"}
-    assert recommend(aws, placement="home", anonymous_id="anon-v3")["personalized"]  # the old cookie resolves to C-8
+    assert recommend(aws, placement="home", anonymous_id=v3)["personalized"]  # the old cookie resolves to C-8
+    # Without C-8's session the user id proves nothing: served as an unknown visitor, not as C-8.
+    status, unproven = aws.api("GET", "/v1/recommendations?placement=home&user_id=C-8")
+    assert status == 200 and not unproven["personalized"] and unproven["fallback_reason"] == "unknown_visitor"
 
 
 def test_items_shown_too_often_are_rested(aws, shop):
@@ -137,10 +152,11 @@ def test_items_shown_too_often_are_rested(aws, shop):
 
 
 def test_placements_through_the_api(aws, shop):
-    product = recommend(aws, placement="product", anonymous_id="anon-v4", item_id="sku-1001", same_brand="true", n=5)
+    v4 = visitor("anon-v4")
+    product = recommend(aws, placement="product", anonymous_id=v4, item_id="sku-1001", same_brand="true", n=5)
     assert not product["personalized"] and {i["brand"] for i in product["items"]} == {"Stride"}
     assert product["items"][0]["reason"]["code"] == "same_brand"
-    cart = recommend(aws, placement="cart", anonymous_id="anon-v4", item_id="sku-1001", n=5)
+    cart = recommend(aws, placement="cart", anonymous_id=v4, item_id="sku-1001", n=5)
     assert cart["items"][0]["reason"]["code"] == "bought_together"
     assert {"socks", "running-apparel", "sports-nutrition"} & {i["category"] for i in cart["items"]}
 
@@ -148,27 +164,31 @@ def test_placements_through_the_api(aws, shop):
 def test_a_newly_published_model_serves_without_a_deploy(aws, shop, trained, monkeypatch):
     monkeypatch.setenv("MODEL_CHECK_INTERVAL_S", "0")
     settings.reset()
-    before = recommend(aws, placement="home", anonymous_id="anon-v5")["model_version"]
+    before = recommend(aws, placement="home", anonymous_id=visitor("anon-v5"))["model_version"]
     newer = publish_model(shop, trained[1])
-    after = recommend(aws, placement="home", anonymous_id="anon-v5")["model_version"]
+    after = recommend(aws, placement="home", anonymous_id=visitor("anon-v5"))["model_version"]
     assert before != after == newer
 
 
 def test_without_a_published_model_the_answer_is_empty_not_an_error(aws):
-    answer = recommend(aws, placement="home", anonymous_id="anon-v6")
+    answer = recommend(aws, placement="home", anonymous_id=visitor("anon-v6"))
     assert answer["items"] == [] and answer["fallback_reason"] == "no_model"
+
+
+A1 = visitor("a-1")  # a well-formed visitor id: the other fault is the one answered
 
 
 @pytest.mark.parametrize("query, code", [
     ("placement=home", "missing_subject"),
-    ("placement=email&anonymous_id=a-1", "missing_user_id"),
-    ("placement=product&anonymous_id=a-1", "missing_item_id"),
-    ("placement=product&anonymous_id=a-1&item_id=no-such-sku", "unknown_item"),
-    ("placement=shelf&anonymous_id=a-1", "invalid_request"),
-    ("placement=home&anonymous_id=a-1&n=0", "invalid_request"),
-    ("placement=home&anonymous_id=a-1&n=500", "invalid_request"),
-    ("placement=home&anonymous_id=a-1&locale=Germany", "invalid_request"),
+    (f"placement=email&anonymous_id={A1}", "missing_user_id"),
+    (f"placement=product&anonymous_id={A1}", "missing_item_id"),
+    (f"placement=product&anonymous_id={A1}&item_id=no-such-sku", "unknown_item"),
+    (f"placement=shelf&anonymous_id={A1}", "invalid_request"),
+    (f"placement=home&anonymous_id={A1}&n=0", "invalid_request"),
+    (f"placement=home&anonymous_id={A1}&n=500", "invalid_request"),
+    (f"placement=home&anonymous_id={A1}&locale=Germany", "invalid_request"),
     ("placement=home&anonymous_id=bad%20id", "invalid_request"),
+    ("placement=home&anonymous_id=short-1", "invalid_anonymous_id"),  # not a secret: anyone could guess it
 ])
 def test_bad_parameters_are_a_clear_400(aws, shop, query, code):
     status, body = aws.api("GET", f"/v1/recommendations?{query}")
@@ -176,8 +196,10 @@ def test_bad_parameters_are_a_clear_400(aws, shop, query, code):
 
 
 def test_erasure_removes_history_and_marks_the_models_trained_on_the_person(aws, shop, trained):
+    anna = visitor("anon-anna")
     consent(aws, "C-1001")
-    browse(aws, view("sku-2001", customer_id="C-1001", anonymous_id="anon-anna"))
+    # Anna signs in on her cookie (identify: the link) and browses, with her session.
+    browse(aws, {"type": "identify", "anonymous_id": anna, "customer_id": "C-1001"}, view("sku-2001", customer_id="C-1001", anonymous_id=anna))
     recommend(aws, placement="home", user_id="C-1001")  # an exposure too
     access = submit(aws, "C-1001")  # known from signing in only, no address on file: the privacy team verifies
     verify_by_staff(aws, access)
@@ -192,8 +214,8 @@ def test_erasure_removes_history_and_marks_the_models_trained_on_the_person(aws,
     model = aws.api("GET", "/v1/models")[1][0]
     assert model["retrain_required"] and model["erasures"] == 1 and model["subjects"] == subjects_before - 1
     metadata = ModelMetadata.model_validate_json(shop.read(f"models/{model['model_version']}/{METADATA_FILE}"))
-    hashed = {subject_hash(metadata.lineage.salt, s) for s in ("C-1001", "anon-anna")}
-    assert _traces(aws, {"C-1001", "anon-anna", *hashed}) == []
+    hashed = {subject_hash(metadata.lineage.salt, s) for s in ("C-1001", anna)}
+    assert _traces(aws, {"C-1001", anna, *hashed}) == []
     versions = aws.client("s3").list_object_versions(Bucket=shop.bucket, Prefix=f"models/{model['model_version']}/{METADATA_FILE}")
     assert len(versions["Versions"]) == 1  # the old lineage is not kept as a noncurrent version
 

@@ -17,6 +17,7 @@ import pytest
 from functions.privacy.store import privacy_store
 from infra.local.gateway import MAX_BODY_BYTES, Gateway
 from infra.topology import TOPOLOGY
+from tests.conftest import visitor
 from tests.integration.test_crm_imports import drop
 from tests.integration.test_privacy import aws_context, submit, token_for, verify
 
@@ -73,22 +74,32 @@ def test_every_admin_route_refuses_a_missing_or_wrong_key_with_a_json_403(gatewa
 
 def test_public_routes_need_no_key(gateway):
     assert call(gateway, "GET", "/healthz")[0] == 200
-    assert call(gateway, "GET", "/v1/consents/C-1")[0] == 200
+    assert call(gateway, "GET", f"/v1/consents/{visitor('anon-public')}")[0] == 200  # a visitor's id is its own proof
+    # Not a key, but a customer's session: "C-1" is not a visitor's secret.
+    status, body = call(gateway, "GET", "/v1/consents/C-1")
+    assert status == 401 and body["error"]["code"] == "session_required"
 
 
 # ---------------------------------------------------------------- one person's request, another person's data
+
+
+ANON_A1, ANON_B2 = visitor("anon-a1"), visitor("anon-b2")
 
 
 @pytest.fixture
 def two_people(aws):
     """Anna (C-1001, with CRM data and browsing) and Ben (C-1002), each with a verified access request."""
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
-    for subject, anonymous in (("C-1001", "anon-a1"), ("C-1002", "anon-b2")):
-        aws.api("PUT", f"/v1/consents/{subject}", {"purposes": {"personalization": True, "analytics": True}, "source": "banner",
-                                                   "policy_version": "v1"})
-        aws.api("POST", "/v1/events", {"events": [
+    for subject, anonymous in (("C-1001", ANON_A1), ("C-1002", ANON_B2)):
+        session = aws.signed_in(subject)  # each signed in on their own device
+        assert aws.api("PUT", f"/v1/consents/{subject}", {"purposes": {"personalization": True, "analytics": True}, "source": "banner",
+                                                          "policy_version": "v1"}, headers=session)[0] == 200
+        aws.pump()  # the choice reaches profiles before the browsing does (stored only with consent)
+        status, body = aws.api("POST", "/v1/events", {"events": [
             {"type": "identify", "anonymous_id": anonymous, "customer_id": subject, "timestamp": "2026-11-20T10:00:00Z"},
-            {"type": "product_view", "customer_id": subject, "item_id": f"sku-of-{subject}", "timestamp": "2026-11-20T10:01:00Z"}]})
+            {"type": "product_view", "customer_id": subject, "item_id": f"sku-of-{subject}", "timestamp": "2026-11-20T10:01:00Z"}]},
+            headers=session)
+        assert status == 202 and body["accepted"] == 2, body
     aws.pump()
     anna, ben = submit(aws, "C-1001"), submit(aws, "C-1002", contact="ben@example.com")
     return anna, ben
@@ -118,7 +129,7 @@ def test_one_persons_token_opens_nothing_of_another_persons_request(aws, two_peo
     assert f"requests/{anna}/" in anna_view["download_url"] and ben not in anna_view["download_url"]
     anna_bundle = _bundle_text(aws, anna)
     assert "C-1001" in anna_bundle and "anna.schmidt@example.de" in anna_bundle and "sku-of-C-1001" in anna_bundle
-    for bens in ("C-1002", "anon-b2", "ben@example.com", "Miller", "sku-of-C-1002", ben):
+    for bens in ("C-1002", ANON_B2, "ben@example.com", "Miller", "sku-of-C-1002", ben):
         assert bens.lower() not in anna_bundle.lower(), bens
     assert "C-1001" not in _bundle_text(aws, ben) and f"requests/{ben}/" in ben_view["download_url"]
 
@@ -131,15 +142,18 @@ def _bundle_text(aws, request_id: str) -> str:
 
 
 def test_changing_one_persons_consent_leaves_everyone_elses_alone(aws):
+    anna = aws.signed_in("C-1001")
     aws.api("PUT", "/v1/consents/C-1001", {"purposes": {"personalization": True, "email_marketing": True}, "source": "banner",
-                                           "policy_version": "v1"})
-    before = aws.api("GET", "/v1/consents/C-1001")[1]
+                                           "policy_version": "v1"}, headers=anna)
+    before = aws.api("GET", "/v1/consents/C-1001", headers=anna)[1]
     changes = aws.capture("ConsentChanged")
-    for subject in ("C-1002", "C-10011", "c-1001", "anon-C-1001", "C-1001.", "C-100"):
+    # Ids close to hers, each changed by its own holder (a customer's session; a visitor's secret id needs none).
+    near = [(s, aws.signed_in(s)) for s in ("C-1002", "C-10011", "c-1001", "anon-C-1001", "C-1001.", "C-100")] + [(visitor("C-1001"), None)]
+    for subject, headers in near:
         status, _ = aws.api("PUT", f"/v1/consents/{subject}", {"purposes": {"personalization": False, "email_marketing": False},
-                                                                "source": "privacy_centre", "policy_version": "v1"})
+                                                                "source": "privacy_centre", "policy_version": "v1"}, headers=headers)
         assert status == 200, subject
-    assert aws.api("GET", "/v1/consents/C-1001")[1] == before
+    assert aws.api("GET", "/v1/consents/C-1001", headers=anna)[1] == before
     assert all(data["subject_id"] != "C-1001" for _, data in changes())
 
 
@@ -281,27 +295,33 @@ def a_realistic_day(aws) -> None:
     drop(aws, aws_context(), "orders.csv.gz", "orders/shop.csv.gz")
     drop(aws, aws_context(), "campaign.jsonl", "campaign/spring.jsonl")
     publish_catalog(ObjectStore(aws.name("bucket", "models")), demo_catalog())
-    for subject in ("v-7f3a9c", "C-1001"):
+    cookie, anna = visitor("v-7f3a9c"), aws.signed_in("C-1001")
+    for subject, headers in ((cookie, None), ("C-1001", anna)):
         assert aws.api("PUT", f"/v1/consents/{subject}", {"purposes": {"analytics": True, "personalization": True},
-                                                          "source": "banner", "policy_version": "v3"})[0] == 200
+                                                          "source": "banner", "policy_version": "v3"}, headers=headers)[0] == 200
     aws.pump()
     now = "2026-11-20T10:0{}:00Z"
-    status, body = aws.api("POST", "/v1/events", {"events": [
-        {"type": "product_view", "anonymous_id": "v-7f3a9c", "item_id": "sku-2003", "category": "rain-jackets", "timestamp": now.format(0)},
-        {"type": "search", "anonymous_id": "v-7f3a9c", "query": "rain jacket", "timestamp": now.format(1)},
-        {"type": "identify", "anonymous_id": "v-7f3a9c", "customer_id": "C-1001", "timestamp": now.format(2)},
-        {"type": "add_to_cart", "customer_id": "C-1001", "item_id": "sku-2003", "timestamp": now.format(3)},
-        {"type": "purchase", "customer_id": "C-1001", "value": "129.90", "currency": "EUR", "timestamp": now.format(4)},
-        {"type": "unsubscribe", "customer_id": "C-1002", "timestamp": now.format(5)},
-    ]})
-    assert status == 202 and not body["rejected"], body
+    # The storefront (Anna signs in on the way), Ben's one-click unsubscribe link, and the order system's purchase.
+    for route, headers, events in (
+        ("/v1/events", anna, [
+            {"type": "product_view", "anonymous_id": cookie, "item_id": "sku-2003", "category": "rain-jackets", "timestamp": now.format(0)},
+            {"type": "search", "anonymous_id": cookie, "query": "rain jacket", "timestamp": now.format(1)},
+            {"type": "identify", "anonymous_id": cookie, "customer_id": "C-1001", "timestamp": now.format(2)},
+            {"type": "add_to_cart", "customer_id": "C-1001", "item_id": "sku-2003", "timestamp": now.format(3)}]),
+        ("/v1/server/events", None, [
+            {"type": "purchase", "customer_id": "C-1001", "value": "129.90", "currency": "EUR", "timestamp": now.format(4)}]),
+        ("/v1/events", None, [
+            {"type": "unsubscribe", "customer_id": "C-1002", "unsubscribe_token": aws.unsubscribe_token("C-1002"), "timestamp": now.format(5)}]),
+    ):
+        status, body = aws.api("POST", route, {"events": events}, headers=headers)
+        assert status == 202 and not body["rejected"] and not body["changed"], body
     aws.pump()
     segments_handler({"id": "sched-1"}, aws_context())
     aws.api("POST", "/v1/experiments", {"key": "hero-banner", "hypothesis": "h", "primary_metric": "conversion_rate",
                                         "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]})
     aws.api("PATCH", "/v1/experiments/hero-banner", {"status": "running"})
-    assert aws.api("POST", "/v1/assignments", {"user_id": "C-1001", "anonymous_id": "v-7f3a9c"})[1]["assignments"]
-    assert aws.api("GET", "/v1/recommendations?placement=home&user_id=C-1001")[0] == 200
+    assert aws.api("POST", "/v1/assignments", {"user_id": "C-1001", "anonymous_id": cookie}, headers=anna)[1]["assignments"]
+    assert aws.api("GET", "/v1/recommendations?placement=home&user_id=C-1001", headers=anna)[0] == 200
     # From another address: held without a link (the address must not be logged either) ...
     status, held = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "Anna.Private@example.org"})
     assert status == 202 and privacy_store().get_request(held["request_id"]).verification == "contact_not_on_file"
@@ -322,7 +342,8 @@ def a_realistic_day(aws) -> None:
     assert aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "C-1001", "contact": "anna.schmidt@@example.de"})[0] == 400
     assert aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anna.schmidt@example.de Schmidt", "contact": "x@example.org"})[0] == 400
     assert aws.api("POST", "/v1/events", {"events": [{"type": "product_view", "customer_id": "C-1001", "item_id": "sku-1",
-                                                      "timestamp": now.format(6), "email": "anna.schmidt@example.de"}]})[1]["rejected"]
+                                                      "timestamp": now.format(6), "email": "anna.schmidt@example.de"}]},
+                   headers=anna)[1]["rejected"]
     aws.pump()
 
 
@@ -361,16 +382,19 @@ def test_a_request_for_someone_else_sent_to_ones_own_address_reveals_nothing(aws
 def test_an_anonymous_id_linked_to_a_customer_needs_the_customers_address(aws):
     """The visitor's id (a cookie) is no way into the customer's data once it is linked to them."""
     drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
-    aws.api("POST", "/v1/events", {"events": [
-        {"type": "identify", "anonymous_id": "anon-shared-pc", "customer_id": "C-1001", "timestamp": "2026-11-20T10:00:00Z"}]})
+    shared_pc = visitor("anon-shared-pc")
+    status, body = aws.api("POST", "/v1/events", {"events": [
+        {"type": "identify", "anonymous_id": shared_pc, "customer_id": "C-1001", "timestamp": "2026-11-20T10:00:00Z"}]},
+        headers=aws.signed_in("C-1001"))
+    assert status == 202 and body["accepted"] == 1, body
     aws.pump()
-    _, via_cookie = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anon-shared-pc", "contact": "next.user@example.org"})
+    _, via_cookie = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": shared_pc, "contact": "next.user@example.org"})
     assert privacy_store().get_request(via_cookie["request_id"]).verification == "contact_not_on_file"
-    _, owner = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anon-shared-pc", "contact": "anna.schmidt@example.de"})
+    _, owner = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": shared_pc, "contact": "anna.schmidt@example.de"})
     assert privacy_store().get_request(owner["request_id"]).verification == "link_sent"
     # A visitor never linked to anyone: the id is the cookie's secret, the address is theirs to choose.
-    _, visitor = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": "anon-never-signed-in", "contact": "v@example.org"})
-    assert [m["to"] for m in _outbox_for(aws, visitor["request_id"])] == ["v@example.org"]
+    _, never = aws.api("POST", "/v1/privacy-requests", {"type": "access", "subject_id": visitor("anon-never-signed-in"), "contact": "v@example.org"})
+    assert [m["to"] for m in _outbox_for(aws, never["request_id"])] == ["v@example.org"]
 
 
 def test_a_customer_without_an_address_on_file_is_verified_by_staff(aws):
@@ -441,7 +465,7 @@ def test_a_customers_consents_need_their_session_a_visitors_do_not(aws):
     assert status == 200 and view["purposes"]["email_marketing"]["source"] == "privacy_centre"
     assert aws.api("GET", "/v1/consents/C-1001", headers=aws.signed_in("C-1001"))[0] == 200
     # A visitor's banner choice needs no session.
-    assert aws.api("PUT", "/v1/consents/anon-5f2c9d", {**choice, "source": "banner"})[0] == 200
+    assert aws.api("PUT", f"/v1/consents/{visitor('anon-5f2c9d')}", {**choice, "source": "banner"})[0] == 200
 
 
 def test_with_a_customer_id_pattern_an_id_not_heard_of_yet_is_a_customers(aws, monkeypatch):
@@ -454,7 +478,7 @@ def test_with_a_customer_id_pattern_an_id_not_heard_of_yet_is_a_customers(aws, m
     status, body = aws.api("PUT", "/v1/consents/C-5000", choice)
     assert status == 401 and body["error"]["code"] == "session_required"
     assert aws.api("PUT", "/v1/consents/C-5000", choice, headers=aws.signed_in("C-5000"))[0] == 200
-    assert aws.api("PUT", "/v1/consents/anon-5f2c9d", choice)[0] == 200  # a visitor's id: not of that shape
+    assert aws.api("PUT", f"/v1/consents/{visitor('anon-5f2c9d')}", choice)[0] == 200  # a visitor's id: not of that shape
     _, created = aws.api("POST", "/v1/privacy-requests", {"type": "erasure", "subject_id": "C-5000", "contact": "first@example.org"})
     assert privacy_store().get_request(created["request_id"]).verification == "no_contact_on_file"
     assert _outbox_for(aws, created["request_id"]) == []

@@ -8,14 +8,15 @@ import pytest
 
 from functions.profiles.consumers import segments_handler
 from functions.profiles.handlers import admin_handler
-from tests.conftest import load_event
+from tests.conftest import load_event, visitor
 from tests.integration.test_crm_imports import drop
-from tests.integration.test_identity import consume, post, profile
+from tests.integration.test_identity import consent, consume, post, profile
 
-NOW_EVENTS = [
+ANON_CART = visitor("anon-cart")
+NOW_EVENTS = [  # Anna's browsing, sent with her session; a visitor's cart
     {"type": "product_view", "customer_id": "C-1001", "item_id": "sku-1", "category": "running-shoes", "brand": "Stride", "timestamp": "2026-11-20T10:00:00Z"},
     {"type": "product_view", "customer_id": "C-1001", "item_id": "sku-2", "category": "running-shoes", "brand": "Aero", "timestamp": "2026-11-20T10:01:00Z"},
-    {"type": "add_to_cart", "anonymous_id": "anon-cart", "item_id": "sku-2", "timestamp": "2026-11-20T10:02:00Z"},
+    {"type": "add_to_cart", "anonymous_id": ANON_CART, "item_id": "sku-2", "timestamp": "2026-11-20T10:02:00Z"},
 ]
 
 
@@ -38,10 +39,11 @@ def segments_route(context):
 
 def test_segments_are_computed_counted_and_published(aws, context, profile_updates):
     assert segments_route(context)[0] == 404  # not computed yet: a clear 404
+    consent(aws, "C-1001", ANON_CART)  # browsing and the behaviour segments made of it need consent
     drop(aws, context, "customers_semicolon_bom.csv", "customers/crm.csv")
     drop(aws, context, "orders.csv.gz", "orders/shop.csv.gz")
     drop(aws, context, "campaign.jsonl", "campaign/mail.jsonl")
-    post(context, NOW_EVENTS)
+    assert post(context, NOW_EVENTS, aws.signed_in("C-1001"))["accepted"] == len(NOW_EVENTS)
     consume(aws, context)
 
     summary = segments_handler({"id": "sched-1", "detail-type": "Scheduled Event", "source": "aws.events"}, context)
@@ -60,7 +62,7 @@ def test_segments_are_computed_counted_and_published(aws, context, profile_updat
     assert anna["data_quality"]["score"] > 0 and anna["segment_detail"]["rfm"]["frequency"] >= 1
 
     updates = profile_updates()
-    assert sorted(u["profile_id"] for u in updates) == ["C-1001", "C-1002", "C-1003", "C-1005", "anon-cart"]
+    assert sorted(u["profile_id"] for u in updates) == ["C-1001", "C-1002", "C-1003", "C-1005", ANON_CART]
     assert all(u["added"] == u["segments"] and u["removed"] == [] for u in updates)
 
     # Nothing changed: nothing is written or published on the next run.
@@ -70,24 +72,28 @@ def test_segments_are_computed_counted_and_published(aws, context, profile_updat
 
 
 def test_storefront_behaviour_moves_segments_without_a_full_recompute(aws, context, profile_updates):
+    consent(aws, "C-1002")  # browsing and the behaviour segments made of it need consent
     drop(aws, context, "orders.csv.gz", "orders/shop.csv.gz")
     segments_handler({"id": "sched-1"}, context)  # the base (quintiles, as-of date) every update is measured against
     profile_updates()
-    post(context, [{"type": "add_to_cart", "customer_id": "C-1002", "item_id": "sku-9", "timestamp": "2026-11-20T10:00:00Z"}])
+    post(context, [{"type": "add_to_cart", "customer_id": "C-1002", "item_id": "sku-9", "timestamp": "2026-11-20T10:00:00Z"}], aws.signed_in("C-1002"))
     consume(aws, context)
     status, ben = profile(context, "C-1002")
     assert "behaviour:cart_abandoner" in ben["segments"] and "value:" in " ".join(ben["segments"])  # purchase segments kept
     (update,) = profile_updates()
     assert update["profile_id"] == "C-1002" and update["added"] == ["behaviour:cart_abandoner"] and update["removed"] == []
-    post(context, [{"type": "purchase", "customer_id": "C-1002", "item_id": "sku-9", "value": "9.00", "currency": "GBP", "timestamp": "2026-11-20T10:05:00Z"}])
+    post(context, [{"type": "purchase", "customer_id": "C-1002", "item_id": "sku-9", "value": "9.00", "currency": "GBP",
+                    "timestamp": "2026-11-20T10:05:00Z"}], backend=True)  # the order system reports the purchase
     consume(aws, context)
     assert profile_updates()[0]["removed"] == ["behaviour:cart_abandoner"]
 
 
 def test_before_any_full_recompute_interactions_only_count(aws, context, profile_updates):
-    post(context, [{"type": "add_to_cart", "anonymous_id": "anon-early", "item_id": "sku-9", "timestamp": "2026-11-20T10:00:00Z"}])
+    early = visitor("anon-early")
+    consent(aws, early)
+    post(context, [{"type": "add_to_cart", "anonymous_id": early, "item_id": "sku-9", "timestamp": "2026-11-20T10:00:00Z"}])
     consume(aws, context)
-    assert profile(context, "anon-early")[1]["segments"] == [] and profile_updates() == []
+    assert profile(context, early)[1]["segments"] == [] and profile_updates() == []
 
 
 def test_quality_rolls_up_per_source_and_per_profile(aws, context):
