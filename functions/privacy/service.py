@@ -277,9 +277,11 @@ class Privacy:
             exports.delete(corrections_key(request.request_id))  # applied: not kept a day longer
         request = requests.completed(request, now, export_key=export_key)
         if request.type == "erasure":
-            hashed = pseudonym(request.subject_id, self.key)
-            self.store.save_proof(hashed, request.request_id, now)
-            request = requests.pseudonymised(request, hashed)
+            # A proof per id the erasure covered (the visitor ids linked to a customer too): after a point-in-time
+            # restore, `persona copy-back` leaves out every item naming any of them.
+            for identifier in sorted({request.subject_id, *request.identifiers}):
+                self.store.save_proof(pseudonym(identifier, self.key), request.request_id, now)
+            request = requests.pseudonymised(request, pseudonym(request.subject_id, self.key))
         self.store.save_request(request)
         self.store.audit(request.request_id, "completed", now, export=bool(export_key))
         return request
@@ -354,7 +356,7 @@ class Privacy:
             exports.put(key, json.dumps(part).encode(), content_type="application/json")
             action, records = "exported", sum(len(rows) for rows in part.values())
         elif accepted.type == "erasure":
-            records, request_ids = self.store.erase_subject(subject)
+            records, request_ids = self.store.erase_subject(accepted.covered(self.store.links.identifiers))
             hashed = pseudonym(subject, self.key)
             for request_id in request_ids - {accepted.request_id}:  # the person's earlier requests and exports
                 earlier = self.store.get_request(request_id)

@@ -133,11 +133,11 @@ class PrivacyStore:
     def outbox(self) -> list[OutboxMessage]:
         return [OutboxMessage.model_validate_json(i["message"]) for i in self.table.query("pk", OUTBOX_PK, newest_first=True)]
 
-    def erase_subject(self, subject_id: str) -> tuple[int, set[str]]:
-        """Delete the subject's consents, history, request index, contact fingerprint and links (those of
-        every id linked to them too), and the messages sent about their requests (they carry the contact
-        address). (items deleted, the subject's request ids)."""
-        items = [i for identifier in sorted(self.links.identifiers(subject_id)) for i in self.table.query("pk", _subject(identifier))]
+    def erase_subject(self, identifiers: set[str]) -> tuple[int, set[str]]:
+        """Delete the consents, history, request index, contact fingerprint and links of every id an erasure covers
+        (fixed when it was verified), and the messages sent about their requests (they carry the contact address).
+        (items deleted, the subject's request ids)."""
+        items = [i for identifier in sorted(identifiers) for i in self.table.query("pk", _subject(identifier))]
         request_ids = {i["request_id"] for i in items if "request_id" in i}
         messages = [i for i in self.table.query("pk", OUTBOX_PK) if i["request_id"] in request_ids]
         keys = [{"pk": i["pk"], "sk": i["sk"]} for i in (*items, *messages)]

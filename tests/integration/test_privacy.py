@@ -306,9 +306,10 @@ def test_erasure_leaves_no_trace_and_later_imports_skip_the_person(aws):
     verify(aws, request_id)
     assert aws.api("GET", f"/v1/privacy-requests/{request_id}")[1]["status"] == "completed"
     assert_erased(aws, ANNA_IDS, request_id)
-    # The proof of erasure: hashed id, date, request id; the request itself keeps no identifier.
+    # The proof of erasure: a hashed id per id the erasure covered (her customer id and her visitor id), date, request id;
+    # the request itself keeps no identifier.
     proofs = [i for i in privacy_store().table.scan() if i["pk"].startswith("ERASED#")]
-    assert [p["sk"] for p in proofs] == [request_id]
+    assert {p["sk"] for p in proofs} == {request_id} and len(proofs) == 2
     assert privacy_store().get_request(request_id).contact is None
 
     # A new CRM export with Anna (twice) and others comes in: she stays out, the others are imported.
@@ -503,3 +504,29 @@ def test_an_erasure_for_an_id_nobody_holds_does_not_keep_a_future_customer_out(a
     assert profile_store().suppression_list() == frozenset()
     report = drop(aws, aws_context(), "customers_semicolon_bom.csv", "customers/crm.csv")
     assert report["suppressed"] == 0 and profile_store().profile("C-1002") is not None
+
+
+def test_an_erasure_covers_the_ids_it_was_verified_for_not_a_link_made_before_it_runs(aws):
+    """A visitor erases their own cookie id; before the privacy worker gets to it, a customer signs in on that cookie
+    (a proven link). The erasure must not follow the new link into the customer's consents."""
+    from infra.local.dispatcher import sqs_event
+    from infra.topology import TOPOLOGY
+
+    shared_device = visitor("anon-shared-device")
+    grant = {"purposes": {"analytics": True}, "source": "banner", "policy_version": "v1"}
+    assert aws.api("PUT", f"/v1/consents/{shared_device}", grant)[0] == 200
+    assert aws.api("PUT", "/v1/consents/C-1001", {**grant, "purposes": {"email_marketing": True}}, aws.signed_in("C-1001"))[0] == 200
+    aws.pump()
+    request_id = submit(aws, subject=shared_device, kind="erasure", contact="someone@example.org")
+    assert aws.api("POST", f"/v1/privacy-requests/{request_id}/verification", {"token": token_for(aws, request_id)})[0] == 200
+    held = aws.drain("privacy_tasks")  # the privacy worker's task waits while the customer signs in
+    assert held
+    identify = {"type": "identify", "anonymous_id": shared_device, "customer_id": "C-1001", "timestamp": "2026-12-01T10:00:00Z"}
+    assert aws.api("POST", "/v1/events", {"events": [identify]}, aws.signed_in("C-1001"))[1]["accepted"] == 1
+    aws.pump()  # the link reaches every context, the privacy context's own links too
+    result = aws.invoker.invoke(TOPOLOGY.function("privacy_worker"), sqs_event(held, aws.resources.queue_arns["privacy_tasks"]))
+    assert not (result or {}).get("batchItemFailures")
+    aws.pump()
+    assert aws.api("GET", f"/v1/privacy-requests/{request_id}")[1]["status"] == "completed"
+    consents = aws.api("GET", "/v1/consents/C-1001", headers=aws.signed_in("C-1001"))[1]
+    assert consents["purposes"]["email_marketing"]["granted"] is True  # the customer's own choice is untouched
