@@ -179,7 +179,7 @@ def parse_order(body: bytes) -> dict[str, Any]:
 
     try:
         order = json.loads(body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
         raise OrderError("The body must be JSON") from None
     if not isinstance(order, dict):
         raise OrderError('Send {"anonymous_id": "...", "lines": [{"item_id", "value", "currency", ...}]}')

@@ -356,3 +356,49 @@ def test_fuzzing_summary(fuzzer: Fuzzer, capsys: pytest.CaptureFixture) -> None:
         print("\n" + "\n".join(lines))
     assert not [s for s in by_status if s >= 500]
     assert total >= MIN_REQUESTS
+
+
+# ------------------------------------------------------------------ the local order system (not in the document)
+
+LOCAL_ORDERS = "/local/orders"
+GOOD_ORDER = {"anonymous_id": "anon-fuzz-order-6b1f0c3e9a2d4785b1c0e6f2a9d3c471", "customer_id": "C-FUZZ", "order_id": "o-fuzz",
+              "lines": [{"item_id": "sku-1", "category": "tents", "brand": "Stride", "value": 12.5, "currency": "EUR"}]}
+
+
+@st.composite
+def local_orders(draw) -> tuple[bytes, dict[str, str]]:
+    """Bodies for POST /local/orders (the local runtime's stand-in for the retailer's order system): raw bytes, the
+    good order with one node replaced by a wrong type or a hostile string, or any JSON; now and then a made-up session."""
+    kind = draw(st.sampled_from(["raw", "wrong-type", "hostile", "json"]))
+    if kind == "raw":
+        body = draw(RAW_BODIES)
+    elif kind == "json":
+        body = _encode(draw(st.recursive(st.none() | st.booleans() | st.floats() | HOSTILE_STRINGS,
+                                         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                                         max_leaves=10)), True)
+    else:
+        value = draw(WRONG_TYPES if kind == "wrong-type" else HOSTILE_STRINGS)
+        body = _encode(_replace(GOOD_ORDER, draw(st.sampled_from(_leaves(GOOD_ORDER))), value), draw(st.booleans()))
+    headers = {"content-type": draw(CONTENT_TYPES)}
+    if draw(st.booleans()):
+        headers["x-persona-session"] = draw(HEADER_STRINGS)
+    return body, headers
+
+
+def test_fuzz_the_local_order_system(fuzzer: Fuzzer) -> None:
+    """Strict validation: a bad order is a 400 (a malformed session a 401) in the API's error shape, never a 5xx."""
+
+    @given(local_orders())
+    @settings(max_examples=EXAMPLES * 2, derandomize=SEED is None, database=None, deadline=None, print_blob=True,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+    @example((json.dumps(GOOD_ORDER).encode(), {"content-type": "application/json"}))
+    def run(case: tuple[bytes, dict[str, str]]) -> None:
+        body, headers = case
+        response = fuzzer.session.post(fuzzer.api_url + LOCAL_ORDERS, data=body, headers=headers, timeout=60)
+        request = FuzzRequest("POST", LOCAL_ORDERS, (), tuple(headers.items()), body, "local-order")
+        check_response(request, response)
+        assert response.status_code in (202, 400, 401, 413), f"{request!r} -> {response.status_code} {response.text[:300]}"
+
+    if SEED is not None:
+        run = seed(int(SEED))(run)
+    run()
