@@ -6,7 +6,6 @@ what only consumers need (the X-Ray SDK, S3).
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.profiles import collection
+from functions.profiles import service
 from functions.profiles.crm_import.mapping import ColumnMapping
 from functions.profiles.schemas import (
     MAX_BATCH_BYTES,
@@ -30,11 +29,8 @@ from functions.profiles.schemas import (
     TrackingBatch,
     TrackingEvent,
 )
-from functions.profiles.settings import BusSettings, ProcessingSettings
 from functions.profiles.store import profile_store
-from shared import settings
 from shared.api import build_resolver, caller, correlation_id
-from shared.aws.events import EventPublisher
 from shared.errors import NotFound, PayloadTooLarge
 from shared.observability import for_service
 from shared.trust import Caller
@@ -44,28 +40,6 @@ OPENAPI_MODELS = [TrackingEvent]
 
 obs = for_service("profiles")
 logger, metrics = obs.logger, obs.metrics
-
-
-@settings.per_container
-def _publisher() -> EventPublisher:
-    return EventPublisher(settings.load(BusSettings).event_bus_name)
-
-
-VOCABULARY_MAX_AGE_S = 60.0  # a newly published catalog counts within a minute
-
-
-@settings.per_container
-def _vocabulary_cache() -> dict[str, Any]:
-    return {"read_at": float("-inf"), "vocabulary": None}
-
-
-def _current_vocabulary() -> collection.Vocabulary | None:
-    """The published catalog's words, read at most once a minute per container."""
-    cache = _vocabulary_cache()
-    if time.monotonic() - cache["read_at"] >= VOCABULARY_MAX_AGE_S:
-        published = profile_store().vocabulary()
-        cache.update(read_at=time.monotonic(), vocabulary=collection.Vocabulary.of(published) if published else None)
-    return cache["vocabulary"]
 
 
 # ---------------------------------------------------------------- collection API
@@ -98,16 +72,10 @@ _COLLECT_RESPONSES = {202: {"description": "Accepted (possibly with per-item rej
 def collect_events(batch: Annotated[TrackingBatch, Body()], who: Annotated[Caller, Depends(caller)]) -> Response[CollectResult]:
     if len((collect_app.current_event.body or "").encode()) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"A batch may be at most {MAX_BATCH_BYTES // 1024} KB.")
-    accepted, rejected, changed = collection.validate_events(batch.events, who, _current_vocabulary())
-    processing = settings.load(ProcessingSettings)
-    consents = profile_store().consents(collection.subjects_of(accepted))
-    accepted, withheld = collection.with_consent(accepted, consents, processing.browsing_basis, processing.consent_default_policy)
-    envelopes = collection.interaction_events(accepted, correlation_id(collect_app))
-    _publisher().publish(envelopes)
-    metrics.add_metric(name="EventsAccepted", unit="Count", value=len(accepted))
-    metrics.add_metric(name="EventsRejected", unit="Count", value=len(rejected))
-    metrics.add_metric(name="EventsWithoutConsent", unit="Count", value=withheld)  # the anonymous total, nothing stored
-    result = CollectResult(accepted=len(accepted) + withheld, rejected=rejected, changed=changed, withheld=withheld)
+    result, recorded = service.record_events(batch.events, who, correlation_id(collect_app))
+    metrics.add_metric(name="EventsAccepted", unit="Count", value=recorded)
+    metrics.add_metric(name="EventsRejected", unit="Count", value=len(result.rejected))
+    metrics.add_metric(name="EventsWithoutConsent", unit="Count", value=result.withheld)  # the anonymous total, nothing stored
     return Response(status_code=202, content_type="application/json", body=result)
 
 

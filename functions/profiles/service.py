@@ -1,0 +1,26 @@
+"""Use cases of the profiles context that sequence store, logic and publisher (the CRM import and segment
+updates still live in consumers.py; issue 18 moves them here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.profiles import collection
+from functions.profiles.schemas import CollectResult
+from functions.profiles.settings import ProcessingSettings
+from functions.profiles.store import profile_store
+from functions.profiles.wiring import current_vocabulary, publisher
+from shared import settings
+from shared.trust import Caller
+
+
+def record_events(raw_events: list[Any], caller: Caller, correlation_id: str) -> tuple[CollectResult, int]:
+    """A storefront or backend batch: validated item by item, admitted as far as the caller proved (shared/trust.py),
+    categories and brands as the catalog names them, browsing only on its lawful basis; what is left is published.
+    (the answer, how many events were published as interactions)."""
+    accepted, rejected, changed = collection.validate_events(raw_events, caller, current_vocabulary())
+    processing = settings.load(ProcessingSettings)
+    consents = profile_store().consents(collection.subjects_of(accepted))
+    recorded, withheld = collection.with_consent(accepted, consents, processing.browsing_basis, processing.consent_default_policy)
+    publisher().publish(collection.interaction_events(recorded, correlation_id))
+    return CollectResult(accepted=len(accepted), rejected=rejected, changed=changed, withheld=withheld), len(recorded)
