@@ -243,9 +243,8 @@ class Gateway:
             def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
                 # http.server's own refusals (a URI or header line over 64 KB, a malformed request
                 # line) in the API's JSON error shape: its default is an HTML page.
-                self.close_connection = True
                 phrase = HTTPStatus(code).phrase
-                gateway.send_error(self, code, re.sub(r"\W+", "_", phrase.lower()).strip("_"), message or phrase)
+                gateway.send_error(self, code, re.sub(r"\W+", "_", phrase.lower()).strip("_"), message or phrase, close=True)
 
         self.server = _Server((host, port), Handler)
         self.port = self.server.server_address[1]
@@ -269,17 +268,20 @@ class Gateway:
         if request.command != "HEAD":
             request.wfile.write(body)
 
-    def send_error(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
+    def send_error(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str, *, close: bool = False) -> None:
+        """The API's JSON error. `close`: the connection ends after it, and the client is told so (`Connection: close`),
+        else a keep-alive client may send its next request on a socket being closed."""
         body = json.dumps(error_body(code, message)).encode()
-        self.send(request, status, {"content-type": "application/json"}, body)
+        if close:
+            request.close_connection = True
+        self.send(request, status, {"content-type": "application/json", **({"connection": "close"} if close else {})}, body)
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         method = request.command
         path = urlsplit(request.path).path
         length = int(request.headers.get("content-length") or 0)
         if length > MAX_BODY_BYTES:
-            self.send_error(request, 413, "payload_too_large", "Request bodies are limited to 10 MB.")
-            request.close_connection = True
+            self.send_error(request, 413, "payload_too_large", "Request bodies are limited to 10 MB.", close=True)
             return
         body = request.rfile.read(length) if length else b""
         if path == LOCAL_SIGN_IN and self.sign_in is not None:
@@ -330,7 +332,7 @@ class Gateway:
             return
         try:
             customer_id = json.loads(body or b"{}").get("customer_id")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # RecursionError: a body nested deeper than the parser goes
             customer_id = None
         if not isinstance(customer_id, str) or not _CUSTOMER_ID.match(customer_id):
             self.send_error(request, 400, "invalid_request", 'Send {"customer_id": "..."}: 1-128 letters, digits and . _ : @ -.')

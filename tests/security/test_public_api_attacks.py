@@ -272,3 +272,24 @@ def test_a_persons_own_requests_need_the_same_proof_as_their_consents(runtime, c
     assert strangers[0] == strangers[1] and strangers[0][0] == 401
     status, own = api(runtime, "GET", "/v1/privacy-requests/by-subject/C-1001", headers=signed_in(runtime, "C-1001"))
     assert status == 200 and own["subject_id"] == "C-1001"  # including what strangers filed for them, held for staff
+
+
+def test_the_local_sign_in_refuses_a_body_nested_too_deep_with_a_400(runtime, customers):
+    status, answer = api(runtime, "POST", "/local/storefront-sessions", b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400 and answer["error"]["code"] == "invalid_request"
+
+
+def test_a_refusal_that_closes_the_connection_says_so(runtime, customers):
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(runtime.endpoints.api_url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    try:
+        connection.putrequest("POST", "/v1/events")
+        connection.putheader("content-length", str(11 * 1024 * 1024))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413 and response.getheader("connection") == "close"
+    finally:
+        connection.close()
