@@ -579,6 +579,7 @@ TOPOLOGY = Topology(
         Route("GET", "/v1/openapi.json", "platform_api"),
         Route("POST", "/v1/events", "profiles_collect"),
         Route("POST", "/v1/server/events", "profiles_collect", auth="server"),
+        Route("POST", "/v1/unsubscribe", "profiles_collect"),
         Route("GET", "/v1/profiles/{profile_id}", "profiles_admin", auth="admin"),
         Route("GET", "/v1/segments", "profiles_admin", auth="admin"),
         Route("GET", "/v1/quality", "profiles_admin", auth="admin"),

@@ -89,10 +89,13 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 class JsonApiResolver(APIGatewayRestResolver):
-    """A REST resolver for a JSON-only API."""
+    """A REST resolver for a JSON-only API. `form_routes`: the few routes a mail client posts an HTML form to
+    (RFC 8058 one-click unsubscribe); their handlers read the raw body."""
+
+    form_routes: frozenset[str] = frozenset()
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if event.get("httpMethod") in _BODY_METHODS:
+        if event.get("httpMethod") in _BODY_METHODS and event.get("resource") not in self.form_routes:
             headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if event.get("body") and not (content_type in _READ_AS_JSON or content_type.endswith("json")):
@@ -110,8 +113,9 @@ class JsonApiResolver(APIGatewayRestResolver):
         return super().resolve(event, context)
 
 
-def build_resolver(logger: Logger) -> APIGatewayRestResolver:
+def build_resolver(logger: Logger, *, form_routes: frozenset[str] = frozenset()) -> APIGatewayRestResolver:
     app = JsonApiResolver(enable_validation=True, json_body_deserializer=strict_json)
+    app.form_routes = form_routes
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

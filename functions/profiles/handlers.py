@@ -28,10 +28,11 @@ from functions.profiles.schemas import (
     SegmentCounts,
     TrackingBatch,
     TrackingEvent,
+    Unsubscribed,
 )
 from functions.profiles.store import profile_store
 from shared.api import build_resolver, caller, correlation_id
-from shared.errors import NotFound, PayloadTooLarge
+from shared.errors import BadRequest, NotFound, PayloadTooLarge
 from shared.observability import for_service
 from shared.trust import Caller
 
@@ -43,7 +44,8 @@ logger, metrics = obs.logger, obs.metrics
 
 
 # ---------------------------------------------------------------- collection API
-collect_app = build_resolver(logger)
+ONE_CLICK_UNSUBSCRIBE = "/v1/unsubscribe"
+collect_app = build_resolver(logger, form_routes=frozenset({ONE_CLICK_UNSUBSCRIBE}))
 
 
 _COLLECT_RESPONSES = {202: {"description": "Accepted (possibly with per-item rejections)"},
@@ -77,6 +79,26 @@ def collect_events(batch: Annotated[TrackingBatch, Body()], who: Annotated[Calle
     metrics.add_metric(name="EventsRejected", unit="Count", value=len(result.rejected))
     metrics.add_metric(name="EventsWithoutConsent", unit="Count", value=result.withheld)  # the anonymous total, nothing stored
     return Response(status_code=202, content_type="application/json", body=result)
+
+
+@collect_app.post(
+    ONE_CLICK_UNSUBSCRIBE,
+    summary="One-click unsubscribe from marketing e-mail (RFC 8058)",
+    description="The URL of an e-mail's `List-Unsubscribe` header (with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`): "
+    "`?customer_id=...&token=...`, the token signed by the retailer's mailer (shared/sessions.py, purpose `unsubscribe`). "
+    "Mail clients post the form body `List-Unsubscribe=One-Click`. Withdraws the customer's e-mail marketing consent; "
+    "403 for a token that is not this customer's, whether the customer exists or not.",
+    tags=["collection"],
+    responses={200: {"description": "Unsubscribed"}, 403: {"description": "Not this customer's unsubscribe token"}},
+)
+def one_click_unsubscribe(
+    customer_id: Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")],
+    token: Annotated[str, Query(min_length=1, max_length=128)],
+    who: Annotated[Caller, Depends(caller)],
+) -> Unsubscribed:
+    if "List-Unsubscribe=One-Click" not in (collect_app.current_event.decoded_body or ""):
+        raise BadRequest("Post the form body List-Unsubscribe=One-Click (RFC 8058).", code="not_one_click")
+    return service.unsubscribe(customer_id, token, who, correlation_id(collect_app))
 
 
 # No X-Ray SDK subsegments on the API paths: its import costs ~200 ms of cold start

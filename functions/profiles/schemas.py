@@ -96,6 +96,11 @@ class CollectResult(BaseModel):
                           "or personalization (counted only as an anonymous total)")
 
 
+class Unsubscribed(BaseModel):
+    customer_id: str
+    unsubscribed: bool = Field(description="The e-mail marketing consent is withdrawn (the privacy context records it)")
+
+
 class InteractionCounts(BaseModel):
     total: int
     by_type: dict[str, int]

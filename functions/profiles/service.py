@@ -3,14 +3,16 @@ updates still live in consumers.py; issue 18 moves them here)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from functions.profiles import collection
-from functions.profiles.schemas import CollectResult
+from functions.profiles.schemas import CollectResult, Unsubscribed
 from functions.profiles.settings import ProcessingSettings
 from functions.profiles.store import profile_store
 from functions.profiles.wiring import current_vocabulary, publisher
 from shared import settings
+from shared.errors import Forbidden
 from shared.trust import Caller
 
 
@@ -24,3 +26,13 @@ def record_events(raw_events: list[Any], caller: Caller, correlation_id: str) ->
     recorded, withheld = collection.with_consent(accepted, consents, processing.browsing_basis, processing.consent_default_policy)
     publisher().publish(collection.interaction_events(recorded, correlation_id))
     return CollectResult(accepted=len(accepted), rejected=rejected, changed=changed, withheld=withheld), len(recorded)
+
+
+def unsubscribe(customer_id: str, token: str, caller: Caller, correlation_id: str) -> Unsubscribed:
+    """An RFC 8058 one-click unsubscribe: the same `unsubscribe` event the storefront sends, proven by the link's token."""
+    event = {"type": "unsubscribe", "customer_id": customer_id, "unsubscribe_token": token, "timestamp": datetime.now(UTC).isoformat()}
+    result, recorded = record_events([event], caller, correlation_id)
+    if not recorded:
+        raise Forbidden("This unsubscribe link is not valid (or has expired); use the link in a newer e-mail, or the "
+                        "privacy centre.", code="invalid_token")
+    return Unsubscribed(customer_id=customer_id, unsubscribed=True)

@@ -293,3 +293,31 @@ def test_a_refusal_that_closes_the_connection_says_so(runtime, customers):
         assert response.status == 413 and response.getheader("connection") == "close"
     finally:
         connection.close()
+
+
+def test_the_one_click_unsubscribe_link_of_an_email_works_and_only_for_its_customer(runtime, customers):
+    """RFC 8058: the mail client posts `List-Unsubscribe=One-Click` to the URL of the List-Unsubscribe header."""
+    import urllib.request
+    from urllib.error import HTTPError
+
+    from shared import sessions
+
+    key = runtime.client("secretsmanager").get_secret_value(SecretId=runtime.resources.names[("secret", "session_keys")])["SecretString"]
+    mailed = sessions.issue_unsubscribe(key, "C-1001", datetime.now(UTC))
+
+    def post(customer_id: str, token: str, body: bytes = b"List-Unsubscribe=One-Click") -> int:
+        request = urllib.request.Request(f"{runtime.endpoints.api_url}/v1/unsubscribe?customer_id={customer_id}&token={token}",
+                                         data=body, method="POST", headers={"content-type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except HTTPError as exc:
+            return exc.code
+
+    assert post("C-1002", mailed) == 403 and post("C-4242", mailed) == 403  # another customer's, known or not: the same
+    assert post("C-1001", "1999999999." + "A" * 43) == 403
+    assert post("C-1001", mailed, b"") == 400  # a GET-like visit (a link scanner) unsubscribes nobody
+    assert post("C-1001", mailed) == 200
+    history = eventually(lambda: [r for r in api(runtime, "GET", "/v1/consents/C-1001", headers=signed_in(runtime, "C-1001"))[1]["history"]
+                                  if r["source"] == "email_unsubscribe"], 30)
+    assert history[0]["purpose"] == "email_marketing" and history[0]["granted"] is False
