@@ -49,12 +49,14 @@ def test_the_customers_own_sign_in_links_their_visitor_id(runtime, customers):
     eventually(lambda: visitor in linked_ids(runtime, "C-1002"), 30)
 
 
-@pytest.mark.parametrize("kind", ["access", "erasure"])
+@pytest.mark.parametrize("kind", ["access", "erasure", "rectification"])
 def test_a_strangers_visitor_request_never_reaches_a_customer(runtime, customers, kind):
     """File a request about one's own fresh visitor id, try to link it to the customer, confirm it from one's
-    own inbox: the request covers the visitor id alone, and the customer is untouched."""
+    own inbox: the request covers the visitor id alone, and the customer is untouched (with rectification, the
+    customer's address on file would have become the attacker's: every later link would go to them)."""
     visitor = new_visitor_id()
-    status, created = api(runtime, "POST", "/v1/privacy-requests", {"type": kind, "subject_id": visitor, "contact": ATTACKER})
+    extra = {"corrections": {"email": ATTACKER}} if kind == "rectification" else {}
+    status, created = api(runtime, "POST", "/v1/privacy-requests", {"type": kind, "subject_id": visitor, "contact": ATTACKER, **extra})
     assert status == 202, created
     api(runtime, "POST", "/v1/events", {"events": [event("identify", anonymous_id=visitor, customer_id="C-1001"),
                                                    event("search", anonymous_id=visitor, query="tent")]})
