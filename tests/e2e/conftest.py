@@ -111,3 +111,107 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         yield launched
         launched.close()
+
+
+# ---------------------------------------------------------------- the privacy centre (web/privacy.html)
+
+PURPOSES = ("analytics", "personalization", "email_marketing", "sms_marketing", "profiling")
+
+
+def privacy_centre_ready(page) -> None:
+    """The privacy centre has found out who it shows and loaded their choices and requests (it asks for no id)."""
+    page.locator("#consent-form[data-state=loaded]").wait_for(state="attached")
+    page.locator("#requests[data-state=loaded]").wait_for(state="attached")
+
+
+def choices_shown(page) -> dict[str, bool]:
+    return {p: page.locator(f"#purpose-{p}").is_checked() for p in PURPOSES}
+
+
+def send_privacy_request(page, kind: str, contact: str) -> str:
+    """A request from the privacy centre's form (about whoever the page shows: there is no subject field); the id of
+    the request as the page's history of requests then lists it, waiting for confirmation."""
+    before = set(page.locator("#requests li").evaluate_all("items => items.map(i => i.dataset.requestId)"))
+    page.get_by_label("Right").select_option("rectification")
+    assert page.get_by_label("Correct e-mail address").is_visible()  # asked only for a rectification
+    page.get_by_label("Right").select_option(kind)
+    assert page.get_by_label("Correct e-mail address").is_hidden()
+    page.get_by_label("Your e-mail address").fill(contact)
+    page.get_by_role("button", name="Send request").click()
+    page.locator("#request-status.ok", has_text="we sent it a link").wait_for()
+    listed = page.locator(f"#requests li[data-type={kind.split(':')[0]}][data-status=pending_verification]")
+
+    def new_one():
+        ids = set(listed.evaluate_all("items => items.map(i => i.dataset.requestId)")) - before
+        return ids and ids.pop()
+
+    return eventually(new_one, timeout_s=10)
+
+
+def outbox_link(endpoints: dict[str, Any], request_id: str) -> dict[str, str]:
+    """The confirmation message for a request (locally the outbox is the mailbox): {"to", "link", ...}."""
+    admin = {"x-api-key": endpoints["admin_api_key"]}
+    return next(m for m in http("GET", endpoints["api_url"] + "/v1/privacy-outbox", None, admin)[1] if m["request_id"] == request_id)
+
+
+def confirm_and_download(page, link: str, kind: str = "Access") -> str:
+    """Open the confirmation link, confirm, wait until done; the downloaded bundle's text (every file of the zip)."""
+    import io
+    import zipfile
+
+    page.goto(link)
+    page.get_by_role("button", name="Confirm my request").wait_for()
+    assert page.locator("#fact-request").inner_text() == kind and page.locator("#fact-status").inner_text() == "pending verification"
+    page.get_by_role("button", name="Confirm my request").click()
+    download = page.get_by_role("link", name="Download your data")
+    download.wait_for(timeout=60_000)
+    assert page.locator("#fact-status").inner_text() == "completed" and page.get_by_role("button", name="Confirm my request").is_hidden()
+    bundle = page.request.get(download.get_attribute("href"))
+    assert bundle.ok
+    with zipfile.ZipFile(io.BytesIO(bundle.body())) as archive:
+        return "\n".join(archive.read(name).decode() for name in archive.namelist())
+
+
+def overflowing(page) -> list[str]:
+    """Elements wider than a phone's screen that do not scroll inside a container of their own."""
+    return page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, nav ul'))
+        .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)""")
+
+
+def tab_order(page, stop_at: str, limit: int = 60) -> list[str]:
+    """What the keyboard reaches from the top of a freshly loaded page, up to the element with id `stop_at`: ids, or
+    `tag.class` for elements without one; each checked for a visible focus indicator."""
+    reached = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e);
+            const name = e.id || e.tagName.toLowerCase() + (e.classList.length ? '.' + e.classList[0] : '');
+            return { id: name, outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 }; }""")
+        assert focused["outline"], f"no visible focus on {focused['id']}"
+        reached.append(focused["id"])
+        if focused["id"] == stop_at:
+            return reached
+    raise AssertionError(f"{stop_at} not reached by Tab: {reached}")
+
+
+# Every visible element with its own text: the contrast ratio of its colour against the first
+# opaque background behind it (WCAG relative luminance); those below 4.5:1.
+CONTRAST_JS = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                               return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (e) => {
+    for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] >= 0.9) return c.slice(0, 3); }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !e.getClientRects().length || getComputedStyle(e).visibility === 'hidden' || e.closest('[hidden], .visually-hidden, .toast, svg')) continue;
+    const a = lum(rgb(getComputedStyle(e).color).slice(0, 3)), b = lum(background(e));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)} "${e.textContent.trim().slice(0, 30)}"`);
+  }
+  return low;
+}"""

@@ -19,7 +19,19 @@ import pytest
 from infra.topology import TOPOLOGY
 from shared.bucketing import in_global_holdout
 from tests.conftest import visitor
-from tests.e2e.conftest import eventually, http
+from tests.e2e.conftest import (
+    CONTRAST_JS,
+    choices_shown,
+    confirm_and_download,
+    customers_on_file,
+    eventually,
+    http,
+    outbox_link,
+    overflowing,
+    privacy_centre_ready,
+    send_privacy_request,
+    signed_in,
+)
 from tests.e2e.test_persona_up import REPO_ROOT, start_persona_up
 
 pytestmark = pytest.mark.e2e
@@ -127,7 +139,7 @@ class Visit:
                 "reasons": section.locator("li.card").evaluate_all("cards => cards.map(c => c.dataset.reason)")}
 
     def shot(self, name: str, full_page: bool = True) -> None:
-        self.page.evaluate("(t => { t.style.transition = 'none'; t.classList.remove('shown'); })(document.getElementById('toast'))")
+        self.page.evaluate("(t => { if (t) { t.style.transition = 'none'; t.classList.remove('shown'); } })(document.getElementById('toast'))")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"storefront-{name}.png"), full_page=full_page)
 
@@ -270,23 +282,136 @@ def test_login_merges_the_visitors_profile(browser, shop):
     assert eventually(lambda: http("GET", f"{api}/v1/consents/{customer}")[0] == 401, timeout_s=45, interval_s=0.5)
     centre = page.context.new_page()  # the same site's storage: the shop's session
     centre.goto(api + "/privacy.html")
-    centre.get_by_label("Your customer or visitor id").fill(customer)
-    centre.get_by_label("email marketing").check()
+    privacy_centre_ready(centre)
+    assert centre.locator("#who-title").inner_text() == f"Signed in as customer {customer}"
+    centre.get_by_role("checkbox", name="SMS marketing", exact=True).check()
     centre.get_by_role("button", name="Save my choices").click()
     centre.locator("#consent-status.ok").wait_for()
-    assert "email marketing" in centre.locator("#consent-status").inner_text()
+    assert "SMS marketing" in centre.locator("#consent-status").inner_text()
+    assert http("GET", f"{api}/v1/consents/{customer}", headers=proof)[1]["purposes"]["sms_marketing"]["granted"]
     centre.close()
+
+    # A session that does not prove the customer (forged, or signed with another key) opens nothing: the page says
+    # why and shows this browser's visitor instead.
+    forged = {**session, "session": session["session"].split(".")[0] + ".bm90LXRoZS1zaWduYXR1cmUtb2YtdGhpcy1jdXN0b21lcg"}
+    centre = page.context.new_page()
+    centre.add_init_script(f"localStorage.setItem('persona.session', {json.dumps(json.dumps(forged))})")
+    centre.goto(api + "/privacy.html")
+    centre.locator("#who-note", has_text="sign in again").wait_for()
+    privacy_centre_ready(centre)
+    assert centre.locator("#who-title").inner_text() == "You are browsing as a visitor on this device"
+    assert not choices_shown(centre)["sms_marketing"]  # not the customer's choice
+    centre.close()
+    page.evaluate(f"localStorage.setItem('persona.session', {json.dumps(json.dumps(session))})")
 
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("button", name="Log in").is_visible()
     assert page.evaluate("localStorage.getItem('persona.customer_id')") is None
     assert page.evaluate("localStorage.getItem('persona.session')") is None
-    centre = page.context.new_page()  # signed out: the customer's choices stay closed, with a reason
+    centre = page.context.new_page()  # signed out: the customer's choices stay closed; the device's new visitor is shown
+    asked = []
+    centre.on("request", lambda r: asked.append(r.url))
     centre.goto(api + "/privacy.html")
-    centre.get_by_label("Your customer or visitor id").fill(customer)
-    centre.get_by_role("button", name="Show my choices").click()
-    centre.locator("#consent-status.bad", has_text="sign in to the shop").wait_for()
+    privacy_centre_ready(centre)
+    assert centre.locator("#who-title").inner_text() == "You are browsing as a visitor on this device"
+    assert centre.locator("#signed-in").is_hidden() and centre.get_by_role("link", name="Log in to the shop").is_visible()
+    assert not [url for url in asked if customer in url]  # the page asked nothing about the customer
+    assert not choices_shown(centre)["sms_marketing"]
     centre.close()
+    visit.close()
+
+
+def test_the_privacy_centre_knows_the_shopper_who_signed_in(browser, shop):
+    """The whole legitimate flow: a visitor accepts the banner and browses, signs in (the local stand-in for the
+    retailer's sign-in), opens the privacy centre from the shop's footer and types no id: it says who they are, shows
+    the banner choice carried over from the visitor, keeps a changed choice, and an access request confirmed from the
+    e-mailed link is listed in their history and downloads their own data (the visitor's browsing included)."""
+    _, endpoints, _ = shop
+    api, admin = endpoints["api_url"], {"x-api-key": endpoints["admin_api_key"]}
+    anonymous_id, customer = outside_holdout("anon-"), outside_holdout("C-")
+    email = f"{customer.lower()}@example.org"
+    customers_on_file(endpoints, f"privacy-{customer}", {customer: email})  # the retailer's CRM: their address on file
+    # The CRM row's e-mail opt-in (no) is the customer's own choice: it must be known before the sign-in (a choice the
+    # customer made is not overwritten by the visitor's); a session of the local sign-in, only to look.
+    crm = signed_in(api, customer)
+    eventually(lambda: http("GET", f"{api}/v1/consents/{customer}", headers=crm)[1]["purposes"].get("email_marketing"), timeout_s=45)
+
+    visit = Visit(browser, api, anonymous_id=anonymous_id)
+    visit.open()
+    accept_all(visit, anonymous_id, endpoints)
+    page = visit.page
+    for sku in ("sku-8001", "sku-8002"):
+        page.goto(f"{api}/#/product/{sku}")
+        page.locator(f"article.product[data-item-id={sku}]").wait_for()
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Customer id").fill(customer)
+    with page.expect_request(lambda r: r.url.endswith("/v1/events") and '"type":"identify"' in (r.post_data or "")):
+        page.locator("#login-panel").get_by_role("button", name="Log in").click()
+    session = page.evaluate("JSON.parse(localStorage.getItem('persona.session'))")
+    proof = {session["header"]: session["session"]}
+
+    # The link reaches the privacy context through a queue (IdentityLinked): the banner choice carries over then, and
+    # the visitor's browsing moves to the customer's profile.
+    def carried():
+        history = http("GET", f"{api}/v1/consents/{customer}", headers=proof)[1]["history"]
+        return [r for r in history if r.get("carried_from") == anonymous_id]
+
+    assert {r["purpose"] for r in eventually(carried, timeout_s=45, interval_s=0.5)} == {"analytics", "personalization"}
+    eventually(lambda: (p := http("GET", f"{api}/v1/profiles/{customer}", headers=admin)[1]).get("interactions", {})
+               .get("by_type", {}).get("product_view", 0) >= 2 and anonymous_id in p["linked_ids"], timeout_s=45, interval_s=0.5)
+
+    # The privacy centre, from the shop's footer: nothing to type.
+    page.get_by_role("contentinfo").get_by_role("link", name="Privacy centre").click()
+    privacy_centre_ready(page)
+    assert page.locator("#who-title").inner_text() == f"Signed in as customer {customer}"
+    assert page.locator("#customer-name").inner_text() == customer
+    assert page.locator("main input:not([type=checkbox])").evaluate_all("f => f.map(e => e.id)") == ["request-contact", "request-correction"]
+    mine = [i for i, c in enumerate(visit.calls) if customer in c]
+    assert mine and all(visit.call_sessions[i] == session["session"] for i in mine)  # asked as the customer, with the session
+    assert choices_shown(page) == {"analytics": True, "personalization": True, "email_marketing": False, "sms_marketing": False,
+                                   "profiling": False}
+    carried_entry = page.locator("#consent-history li[data-carried=true]")
+    assert carried_entry.count() == 1
+    text = carried_entry.inner_text()
+    assert "Allowed Analytics, Personalization" in text and "In the shop's privacy banner, chosen on this device before you signed in." in text
+    assert "chosen on this device before you signed in" in page.locator("#state-analytics").inner_text()
+    assert "as recorded in your customer account" in page.locator("#state-email_marketing").inner_text()  # the CRM's no stays
+    visit.shot("privacy-signed-in")
+
+    # A choice changed here is saved, and is what the page shows after a reload (from the API) and what the shop follows.
+    page.get_by_role("checkbox", name="Personalization", exact=True).uncheck()
+    page.get_by_role("button", name="Save my choices").click()
+    page.locator("#consent-status.ok", has_text="Saved: you allow analytics, nothing else.").wait_for()
+    page.reload()
+    privacy_centre_ready(page)
+    assert choices_shown(page) == {"analytics": True, "personalization": False, "email_marketing": False, "sms_marketing": False,
+                                   "profiling": False}
+    newest = page.locator("#consent-history li").first
+    assert newest.get_attribute("data-source") == "privacy_centre" and "Not allowed Personalization" in newest.inner_text()
+    assert http("GET", f"{api}/v1/consents/{customer}", headers=proof)[1]["effective"]["personalization"] is False
+    shop_copy = page.evaluate("JSON.parse(localStorage.getItem('persona.consent'))")
+    assert shop_copy["purposes"] == {"analytics": True, "personalization": False, "email_marketing": False}
+
+    # An access request: about the signed-in customer, its link at the address on file, confirmed, listed, downloaded.
+    request_id = send_privacy_request(page, "access", email)
+    assert "Waiting for your confirmation" in page.locator(f"#requests li[data-request-id='{request_id}']").inner_text()
+    message = outbox_link(endpoints, request_id)
+    assert message["to"] == email
+    exported = confirm_and_download(page, message["link"])
+    assert customer in exported and anonymous_id in exported and "sku-8001" in exported  # the visitor's browsing, now theirs
+    page.locator(f"#requests li[data-request-id='{request_id}'][data-status=completed]").wait_for()
+    assert page.locator("#who-title").inner_text() == f"Signed in as customer {customer}"
+    visit.shot("privacy-request-done")
+    mine = http("GET", f"{api}/v1/privacy-requests/by-subject/{customer}", headers=proof)[1]["requests"]
+    assert [(r["request_id"], r["type"], r["status"]) for r in mine] == [(request_id, "access", "completed")]
+
+    # Phone width: the shop's header, no horizontal scrolling, readable contrast.
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(api + "/privacy.html")
+    privacy_centre_ready(page)
+    assert visit.no_overflow() and not overflowing(page), overflowing(page)
+    assert visit.low_contrast() == []
+    visit.shot("privacy-phone")
     visit.close()
 
 
@@ -461,25 +586,3 @@ def test_phone_width(browser, shop):
     assert page.evaluate("[...document.querySelectorAll('[onclick], div[tabindex], span[tabindex]')].length") == 0
     assert visit.low_contrast() == []
     visit.close()
-
-
-# Every visible element with its own text: the contrast ratio of its colour against the first
-# opaque background behind it (WCAG relative luminance); those below 4.5:1.
-CONTRAST_JS = """() => {
-  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
-  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-                               return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
-  const background = (e) => {
-    for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] >= 0.9) return c.slice(0, 3); }
-    return [255, 255, 255];
-  };
-  const low = [];
-  for (const e of document.querySelectorAll('body *')) {
-    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!own || !e.getClientRects().length || getComputedStyle(e).visibility === 'hidden' || e.closest('[hidden], .visually-hidden, .toast, svg')) continue;
-    const a = lum(rgb(getComputedStyle(e).color).slice(0, 3)), b = lum(background(e));
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) low.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)} "${e.textContent.trim().slice(0, 30)}"`);
-  }
-  return low;
-}"""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,22 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import visitor
-from tests.e2e.conftest import backend, consented, customers_on_file, eventually, http, signed_in
+from tests.e2e.conftest import (
+    CONTRAST_JS,
+    backend,
+    choices_shown,
+    confirm_and_download,
+    consented,
+    customers_on_file,
+    eventually,
+    http,
+    outbox_link,
+    overflowing,
+    privacy_centre_ready,
+    send_privacy_request,
+    signed_in,
+    tab_order,
+)
 from tests.e2e.test_persona_up import REPO_ROOT, _aws, start_persona_up
 
 pytestmark = pytest.mark.e2e
@@ -155,13 +171,6 @@ def screenshot(page, section, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.add_style_tag(content="nav.sections { position: static !important; }")
     page.locator(f"#{section}-section").screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"))
-
-
-def overflowing(page):
-    """Elements wider than a phone's screen that do not scroll inside a container of their own."""
-    return page.evaluate("""() => [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, nav ul'))
-        .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)""")
 
 
 def chart_state(page):
@@ -454,35 +463,45 @@ def test_the_results_view_puts_the_srm_warning_first_and_charts_the_daily_histor
     page.close()
 
 
-# ---------------------------------------------------------------- the privacy centre (issue 9)
-
-def _outbox_link(endpoints, request_id):
-    return next(m["link"] for m in http("GET", endpoints["api_url"] + "/v1/privacy-outbox", None, _admin(endpoints))[1]
-                if m["request_id"] == request_id)
-
+# ---------------------------------------------------------------- the privacy centre (issues 9 and 17)
 
 def page_screenshot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def _send_request(page, kind, subject, contact):
-    page.get_by_label("Right").select_option("rectification")
-    assert page.get_by_label("Correct e-mail address").is_visible()  # asked only for a rectification
-    page.get_by_label("Right").select_option(kind)
-    assert page.get_by_label("Correct e-mail address").is_hidden()
-    page.get_by_label("Your customer id").fill(subject)
-    page.get_by_label("Your e-mail address").fill(contact)
-    page.get_by_role("button", name="Send request").click()
-    page.locator("#request-status.ok", has_text="we sent it a link").wait_for()
+def open_privacy_centre(browser, api, *, anonymous_id=None, customer=None, session=None, width=1000, height=900):
+    """The privacy centre on a device of its own, its storage as the demo shop (web/store.js) leaves it: this
+    browser's visitor id and, signed in, the customer id with the session the shop's sign-in gave. Nothing is typed."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    storage = {}
+    if anonymous_id:
+        storage["persona.anonymous_id"] = anonymous_id
+    if customer:
+        (header, token), = session.items()
+        storage["persona.customer_id"] = customer
+        storage["persona.session"] = {"customer_id": customer, "session": token, "header": header}
+    if storage:  # on the device's first page only: what the page itself stores later stays
+        context.add_init_script(f"""if (!localStorage.getItem('seeded-by-test')) {{
+            for (const [k, v] of Object.entries({json.dumps(storage)})) localStorage.setItem(k, JSON.stringify(v));
+            localStorage.setItem('seeded-by-test', '1'); }}""")
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(api + "/privacy.html")
+    privacy_centre_ready(page)
+    return page
+
+
+def typed_fields(page):
+    """The fields of the page a shopper types into (outside the shop's search box)."""
+    return page.locator("main input:not([type=checkbox]), main select, main textarea").evaluate_all("fields => fields.map(f => f.id)")
 
 
 def test_the_privacy_centre_changes_consents_exports_and_erases(running, browser):
-    """A shopper in the privacy centre: choices saved and shown again, an access request confirmed
-    from the outbox link, followed to the end and downloaded, then an erasure that removes the profile."""
-    import io
-    import zipfile
-
+    """A customer signed in to the shop, in the privacy centre: who they are is taken from the shop's session (no id to
+    type), each purpose explained, choices saved and shown again, an access request confirmed from the outbox link,
+    followed to the end and downloaded, listed in their history of requests, then an erasure that removes the profile."""
     _, endpoints, _ = running
     api, admin, subject = endpoints["api_url"], _admin(endpoints), "C-PRIVACY-CENTRE"
     # A customer of the retailer's CRM (their requests' links go to the address on file), signed in to the shop.
@@ -494,71 +513,191 @@ def test_the_privacy_centre_changes_consents_exports_and_erases(running, browser
          "timestamp": datetime.now(UTC).isoformat()}]}, session)[1]["accepted"] == 1
     eventually(lambda: (p := http("GET", api + f"/v1/profiles/{subject}", None, admin))[0] == 200 and p[1]["interactions"]["total"] >= 1,
                timeout_s=60)
+    # The CRM row's e-mail opt-in (no) reaches the privacy context as the customer's choice, through a queue.
+    eventually(lambda: http("GET", api + f"/v1/consents/{subject}", headers=session)[1]["purposes"].get("email_marketing"), timeout_s=30)
 
-    page = browser.new_page(viewport={"width": 1000, "height": 900})
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(api + "/privacy.html")
-    # Signed in to the shop: the same site's storage holds the session its sign-in gave (the privacy centre sends it).
-    (header, token), = session.items()
-    page.evaluate("s => localStorage.setItem('persona.session', JSON.stringify(s))", {"customer_id": subject, "session": token, "header": header})
-    page.get_by_label("Your customer or visitor id").fill(subject)
-    page.get_by_label("analytics").check()
-    page.get_by_label("personalization").check()
+    sent = []  # every call the page made to the API for the customer, with the session it carried
+    page = open_privacy_centre(browser, api, anonymous_id=visitor("anon-privacy-centre-device"), customer=subject, session=session)
+    page.on("request", lambda r: subject in r.url and sent.append((r.url, r.headers.get("x-persona-session"))))
+    page.reload()
+    privacy_centre_ready(page)
+    assert page.locator("#who-title").inner_text() == f"Signed in as customer {subject}"
+    assert page.locator("#customer-name").inner_text() == subject and page.locator("#login-link").is_hidden()  # the shop's header too
+    assert typed_fields(page) == ["request-type", "request-contact", "request-correction"]  # no id to type, anywhere
+    assert sent and {proof for _, proof in sent} == {next(iter(session.values()))}  # the customer's calls went with their session
+
+    # The choices the API holds (the banner's), each purpose said in plain words.
+    assert choices_shown(page) == {"analytics": True, "personalization": True, "email_marketing": False, "sms_marketing": False,
+                                   "profiling": True}
+    assert re.fullmatch(r"Allowed since .+, in the shop's privacy banner\.", page.locator("#state-analytics").inner_text())
+    crm_choice = page.locator("#state-email_marketing").inner_text()
+    assert re.fullmatch(r"Not allowed since .+, as recorded in your customer account\.", crm_choice)
+    assert page.locator("#state-sms_marketing").inner_text() == "Not decided yet, so not used."
+    for purpose in ("analytics", "personalization", "email_marketing", "sms_marketing", "profiling"):
+        about = page.locator(f"#about-{purpose}")
+        assert about.locator("dt").all_inner_texts() == ["What we do", "Who", "If you say no"]
+        assert all(len(text) > 10 for text in about.locator("dd").all_inner_texts())
+    profiling = page.get_by_role("checkbox", name="Profiling", exact=True)
+    described = "e => e.getAttribute('aria-describedby').split(' ').map(i => document.getElementById(i).textContent).join(' ')"
+    assert "If you say no" in profiling.evaluate(described)  # read out with the checkbox
+    assert page.locator("#limits").is_hidden()  # no restriction, no objection
+
+    profiling.uncheck()
     page.get_by_role("button", name="Save my choices").click()
     page.locator("#consent-status.ok").wait_for()
-    assert page.locator("#consent-status").inner_text() == "Your choices: analytics, personalization allowed, nothing else."
+    assert page.locator("#consent-status").inner_text() == "Saved: you allow analytics and personalization, nothing else."
     consents = http("GET", api + f"/v1/consents/{subject}", headers=session)[1]["purposes"]
-    assert consents["analytics"]["granted"] and consents["personalization"]["granted"] and not consents.get("email_marketing", {}).get("granted")
+    assert consents["analytics"]["granted"] and consents["personalization"]["granted"] and not consents["profiling"]["granted"]
+    # Saving is deciding: what was not decided yet is recorded too.
+    assert (consents["profiling"]["source"], consents["sms_marketing"]["source"]) == ("privacy_centre", "privacy_centre")
+    assert (consents["email_marketing"]["granted"], consents["email_marketing"]["source"]) == (False, "crm_import")  # unchanged: not sent
     page.reload()  # shown again from the API, not from the page's memory
-    page.get_by_label("Your customer or visitor id").fill(subject)
-    page.get_by_role("button", name="Show my choices").click()
-    page.locator("#consent-status.ok").wait_for()
-    assert page.get_by_label("personalization").is_checked() and not page.get_by_label("email marketing").is_checked()
+    privacy_centre_ready(page)
+    assert choices_shown(page) == {"analytics": True, "personalization": True, "email_marketing": False, "sms_marketing": False,
+                                   "profiling": False}
+    assert re.fullmatch(r"Not allowed since .+, here in the privacy centre\.", page.locator("#state-profiling").inner_text())
+    newest, banner, crm = page.locator("#consent-history li").all()  # newest first
+    assert newest.get_attribute("data-source") == "privacy_centre" and "Not allowed SMS marketing, Profiling" in newest.inner_text()
+    assert "Here in the privacy centre." in newest.inner_text()
+    assert banner.get_attribute("data-source") == "banner" and "Allowed Analytics, Personalization, Profiling" in banner.inner_text()
+    assert crm.get_attribute("data-source") == "crm_import" and "Not allowed E-mail marketing" in crm.inner_text()
+    assert page.get_by_text("You have not asked us for anything yet.").is_visible()
 
-    # Access: sent from the form, confirmed from the link in the outbox, followed, downloaded.
-    _send_request(page, "access", subject, "privacy-centre@example.org")
-    request_id = http("GET", api + "/v1/privacy-requests", None, admin)[1]
-    request_id = next(r["request_id"] for r in request_id["requests"] if r["subject_id"] == subject and r["type"] == "access")
-    page.goto(_outbox_link(endpoints, request_id))
+    # Access: sent from the form, confirmed from the link in the outbox, followed, downloaded, listed in the history.
+    request_id = send_privacy_request(page, "access", "privacy-centre@example.org")
+    queued = http("GET", api + "/v1/privacy-requests", None, admin)[1]["requests"]
+    assert [r["subject_id"] for r in queued if r["request_id"] == request_id] == [subject]  # about the signed-in customer
+    listed = page.locator(f"#requests li[data-request-id='{request_id}']")
+    assert "Waiting for your confirmation" in listed.inner_text() and "Access" in listed.inner_text()
+    message = outbox_link(endpoints, request_id)
+    assert message["to"] == "privacy-centre@example.org"
+    page.goto(message["link"])
     page.get_by_role("button", name="Confirm my request").wait_for()
-    assert page.locator("#fact-request").inner_text() == "Access" and page.locator("#fact-status").inner_text() == "pending verification"
     page_screenshot(page, "privacy-confirm")
-    page.get_by_role("button", name="Confirm my request").click()
-    download = page.get_by_role("link", name="Download your data")
-    download.wait_for(timeout=60_000)
-    assert page.locator("#fact-status").inner_text() == "completed" and page.get_by_role("button", name="Confirm my request").is_hidden()
-    bundle = page.request.get(download.get_attribute("href"))
-    assert bundle.ok
-    with zipfile.ZipFile(io.BytesIO(bundle.body())) as archive:
-        exported = "\n".join(archive.read(name).decode() for name in archive.namelist())
+    exported = confirm_and_download(page, message["link"])
     assert subject in exported and "sku-privacy-1" in exported and "personalization" in exported
+    page.locator(f"#requests li[data-request-id='{request_id}'][data-status=completed]").wait_for()
+    assert "Done" in page.locator(f"#requests li[data-request-id='{request_id}']").inner_text()
     page_screenshot(page, "privacy-done")
-    page.goto(_outbox_link(endpoints, request_id))  # the link again later: the status, no second confirmation
+    page.goto(message["link"])  # the link again later: the status, no second confirmation
     page.get_by_role("link", name="Download your data").wait_for()
     assert page.get_by_role("button", name="Confirm my request").is_hidden()
 
     # Erasure: the profile is gone when the page says done.
     page.goto(api + "/privacy.html")
-    _send_request(page, "erasure", subject, "privacy-centre@example.org")
-    erasure = next(r["request_id"] for r in http("GET", api + "/v1/privacy-requests", None, admin)[1]["requests"]
-                   if r["subject_id"] == subject and r["type"] == "erasure")
-    page.goto(_outbox_link(endpoints, erasure))
+    privacy_centre_ready(page)
+    erasure = send_privacy_request(page, "erasure", "privacy-centre@example.org")
+    page.goto(outbox_link(endpoints, erasure)["link"])
     page.get_by_role("button", name="Confirm my request").click()
     page.locator("#confirm-status.ok", has_text="Done.").wait_for(timeout=60_000)
     assert page.locator("#fact-request").inner_text() == "Erasure"
     assert http("GET", api + f"/v1/profiles/{subject}", None, admin)[0] == 404
     assert http("GET", api + f"/v1/consents/{subject}", headers=session)[1]["purposes"].get("analytics", {}).get("granted") is not True
 
-    # Keyboard and phone width: the form is reachable by Tab and nothing overflows.
+    # Keyboard and phone width: everything reachable by Tab in reading order, with a visible focus; nothing overflows.
     page.goto(api + "/privacy.html")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "consent-subject"
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert not overflowing(page)
+    privacy_centre_ready(page)
+    reached = tab_order(page, "request-send")
+    assert reached[0] == "a.skip-link"
+    wanted = ["search-q", "who-action", *[f"purpose-{p}" for p in ("analytics", "personalization", "email_marketing", "sms_marketing",
+                                                                   "profiling")], "consent-save", "request-type", "request-contact",
+              "request-send"]
+    assert [i for i in reached if i in wanted] == wanted, reached
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert not overflowing(page) and page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.evaluate(CONTRAST_JS) == []
     page_screenshot(page, "privacy-phone")
-    assert errors == []
-    page.close()
+    assert page.errors == []
+    page.context.close()
+
+
+def test_a_visitor_sees_their_own_choices_and_requests(running, browser):
+    """A shopper who never signed in: the privacy centre shows this browser's visitor (the id the shop keeps, nothing to
+    type), their banner choice explained, their own requests and nobody else's. A browser that never saw the shop gets a
+    visitor id made the way the shop makes it, and what is chosen here is what the shop then follows."""
+    _, endpoints, _ = running
+    api = endpoints["api_url"]
+    anonymous_id, someone_else = "anon-" + secrets.token_hex(16), "anon-" + secrets.token_hex(16)
+    banner = {"purposes": {"analytics": True, "personalization": True, "email_marketing": False}, "source": "banner",
+              "policy_version": "2026-11"}
+    assert http("PUT", api + f"/v1/consents/{anonymous_id}", banner)[0] == 200  # as the shop's banner sends it
+    assert http("PUT", api + f"/v1/consents/{someone_else}", {**banner, "purposes": {"email_marketing": True}})[0] == 200
+    assert http("POST", api + "/v1/privacy-requests", {"type": "access", "subject_id": someone_else, "contact": "else@example.org"})[0] == 202
+
+    page = open_privacy_centre(browser, api, anonymous_id=anonymous_id)
+    assert page.locator("#who-title").inner_text() == "You are browsing as a visitor on this device"
+    assert page.locator("#signed-in").is_hidden() and page.locator("#who-note").is_hidden()
+    assert page.get_by_role("link", name="Log in to the shop").get_attribute("href") == "index.html#/"
+    assert page.locator("#login-link").is_visible() and typed_fields(page) == ["request-type", "request-contact", "request-correction"]
+    assert choices_shown(page) == {"analytics": True, "personalization": True, "email_marketing": False, "sms_marketing": False,
+                                   "profiling": False}
+    (entry,) = page.locator("#consent-history li").all()  # this visitor's one choice, not the other visitor's
+    text = entry.inner_text()
+    assert "Allowed Analytics, Personalization" in text and "Not allowed E-mail marketing" in text and "In the shop's privacy banner." in text
+    assert page.locator("#requests li").count() == 0 and page.get_by_text("You have not asked us for anything yet.").is_visible()
+
+    request_id = send_privacy_request(page, "access", "visitor@example.org")  # a visitor's link goes to the address typed
+    assert page.locator("#requests li").count() == 1
+    message = outbox_link(endpoints, request_id)
+    assert message["to"] == "visitor@example.org"
+    exported = confirm_and_download(page, message["link"])
+    assert anonymous_id in exported and someone_else not in exported
+    page.locator(f"#requests li[data-request-id='{request_id}'][data-status=completed]").wait_for()
+    assert json.loads(page.evaluate("localStorage.getItem('persona.anonymous_id')")) == anonymous_id  # the shop's id, kept
+
+    # An objection to profiling, confirmed: the page says in words what it stops, and holds what it covers.
+    page.goto(api + "/privacy.html")
+    privacy_centre_ready(page)
+    objection = send_privacy_request(page, "objection:profiling", "visitor@example.org")
+    page.goto(outbox_link(endpoints, objection)["link"])
+    page.get_by_role("button", name="Confirm my request").click()
+    page.locator("#confirm-status.ok", has_text="Done.").wait_for(timeout=60_000)
+    assert page.locator("#fact-request").inner_text() == "Objection"
+    page.goto(api + "/privacy.html")
+    privacy_centre_ready(page)
+    assert page.locator("#limits").inner_text().startswith("You objected to profiling: we neither group you by your behaviour nor personalize")
+    assert re.fullmatch(r"You allowed this on .+, but it is on hold: you objected to profiling\.",
+                        page.locator("#state-personalization").inner_text())
+    assert page.locator("#state-analytics").inner_text().startswith("Allowed since ")  # not covered by the objection
+    assert page.locator("#requests li").evaluate_all("items => items.map(i => [i.dataset.type, i.dataset.status])") == [
+        ["objection", "completed"], ["access", "completed"]]  # newest first
+    page_screenshot(page, "privacy-visitor")
+    assert page.errors == []
+    page.context.close()
+
+    # Signed in long ago: an expired session proves nothing, so none is sent; the page says so and shows the visitor.
+    expired = open_privacy_centre(browser, api, anonymous_id=anonymous_id, customer="C-EXPIRED",
+                                  session={"X-Persona-Session": "1700000000.c2lnbmVkLWxvbmctYWdvLWFuZC1leHBpcmVkLW5vdw"})
+    assert expired.locator("#who-title").inner_text() == "You are browsing as a visitor on this device"
+    assert expired.locator("#who-note").inner_text() == ("Your sign-in to the shop as C-EXPIRED has expired: "
+                                                         "log in again to see that account's choices.")
+    assert choices_shown(expired)["personalization"] and expired.locator("#requests li").count() == 2  # this browser's visitor
+    assert expired.errors == []
+    expired.context.close()
+
+    # A browser that never saw the shop: a visitor of its own, with nothing decided yet.
+    fresh = open_privacy_centre(browser, api, width=375, height=812)
+    made = json.loads(fresh.evaluate("localStorage.getItem('persona.anonymous_id')"))
+    assert re.fullmatch(r"anon-[0-9a-f]{32}", made) and made != anonymous_id
+    assert fresh.locator("#who-title").inner_text() == "You are browsing as a visitor on this device"
+    assert not any(choices_shown(fresh).values()) and fresh.locator("#state-analytics").inner_text() == "Not decided yet, so not used."
+    assert fresh.get_by_text("No choices yet: nothing is used until you decide.").is_visible()
+    assert not overflowing(fresh) and fresh.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert fresh.evaluate(CONTRAST_JS) == []
+    page_screenshot(fresh, "privacy-visitor-phone")
+    fresh.get_by_role("checkbox", name="Analytics", exact=True).check()
+    fresh.get_by_role("button", name="Save my choices").click()
+    fresh.locator("#consent-status.ok", has_text="Saved: you allow analytics, nothing else.").wait_for()
+    saved = http("GET", api + f"/v1/consents/{made}")[1]
+    assert {p: (r["granted"], r["source"]) for p, r in saved["purposes"].items()} == {
+        "analytics": (True, "privacy_centre"), "personalization": (False, "privacy_centre"), "email_marketing": (False, "privacy_centre"),
+        "sms_marketing": (False, "privacy_centre"), "profiling": (False, "privacy_centre")}
+    # The shop follows the choice made here: no banner asks again, and it is the same visitor.
+    fresh.goto(api + "/")
+    fresh.wait_for_function("document.getElementById('visitor-id').textContent.length > 0")
+    assert fresh.locator("#visitor-id").inner_text() == made and fresh.locator("#consent").is_hidden()
+    assert fresh.errors == []
+    fresh.context.close()
 
 
 # ---------------------------------------------------------------- staff sign-in as deployed in AWS
