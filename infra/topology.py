@@ -383,11 +383,19 @@ TOPOLOGY = Topology(
             grants=(_PROFILES_RW,),
         ),
         Function(
+            id="profiles_consent",
+            context="profiles",
+            handler="functions.profiles.consumers.consent_handler",
+            description="Keeps the consent projection (ConsentChanged) the collection API checks at the door; stops "
+            "segmenting restricted people and those who object to profiling",
+            timeout_s=60,
+            grants=(_PROFILES_RW, _BUS),
+        ),
+        Function(
             id="profiles_privacy",
             context="profiles",
             handler="functions.profiles.consumers.privacy_handler",
-            description="Acts on privacy requests for profile data (export, erase with suppression, rectify) and "
-            "stops segmenting restricted people and those who object to profiling",
+            description="Acts on privacy requests for profile data (export, erase with suppression, rectify)",
             timeout_s=300,
             grants=(
                 _PROFILES_RW,
@@ -625,6 +633,8 @@ TOPOLOGY = Topology(
         Queue(id="profiles_segments", consumer="profiles_segments", batch_size=10, max_batching_window_s=5,
               max_receive_count=THROTTLED_RECEIVES),
         Queue(id="profiles_privacy", consumer="profiles_privacy", batch_size=1),
+        # Its own queue, in batches: a shopper's banner choice must not wait behind an import's consent changes.
+        Queue(id="profiles_consent", consumer="profiles_consent", batch_size=100, max_batching_window_s=1),
         Queue(id="privacy_tasks", consumer="privacy_worker", batch_size=1),
         Queue(id="privacy_orchestration", consumer="privacy_orchestrator", batch_size=10, max_receive_count=THROTTLED_RECEIVES),
         Queue(id="privacy_contacts", consumer="privacy_contacts", batch_size=10),
@@ -658,7 +668,7 @@ TOPOLOGY = Topology(
         ),
         EventRule(
             id="consent_to_profiles",
-            queue="profiles_privacy",
+            queue="profiles_consent",
             sources=("persona.privacy",),
             detail_types=("ConsentChanged",),
         ),

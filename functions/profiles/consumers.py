@@ -334,7 +334,7 @@ def _corrections(accepted: PrivacyRequestAccepted) -> dict[str, str] | None:
 
 def _act_on_request(record: SQSRecord) -> None:
     envelope = envelope_from_body(record.body)
-    if envelope.metadata.event_name == "ConsentChanged":
+    if envelope.metadata.event_name == "ConsentChanged":  # queued here before ConsentChanged got its own queue
         _apply_consent(ConsentChanged.model_validate(envelope.data), envelope.metadata.correlation_id)
         return
     accepted = PrivacyRequestAccepted.model_validate(envelope.data)
@@ -372,10 +372,25 @@ def _act_on_request(record: SQSRecord) -> None:
     logger.info("privacy task done", extra={"request_id": accepted.request_id, "action": action, "records": records})
 
 
+_consents = BatchProcessor(event_type=EventType.SQS)
+
+
+def _on_consent(record: SQSRecord) -> None:
+    envelope = envelope_from_body(record.body)
+    _apply_consent(ConsentChanged.model_validate(envelope.data), envelope.metadata.correlation_id)
+
+
+@logger.inject_lambda_context
+@obs.tracer.capture_lambda_handler
+def consent_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """ConsentChanged: the projection the collection API checks, and limits on profiling."""
+    return process_partial_response(event=event, record_handler=_on_consent, processor=_consents, context=context)
+
+
 @logger.inject_lambda_context
 @obs.tracer.capture_lambda_handler
 def privacy_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The profiles context's part of each privacy request, and consent limits on profiling."""
+    """The profiles context's part of each privacy request."""
     return process_partial_response(event=event, record_handler=_act_on_request, processor=_privacy, context=context)
 
 
