@@ -3,13 +3,11 @@
 "use strict";
 
 (() => {
-  const API = window.PERSONA_API || "";
   const POLICY_VERSION = "2026-11";
   const PURPOSES = ["analytics", "personalization", "email_marketing"];
   const HERO_EXPERIMENT = "hero-banner";
-  const KEYS = { anon: "persona.anonymous_id", customer: "persona.customer_id", consent: "persona.consent",
-                 cart: "persona.cart", lastAdded: "persona.cart_last_added", visits: "persona.visits",
-                 session: "persona.session" };
+  // Storage, the API call and who the shopper is: web/shopper.js (the privacy centre uses the same).
+  const { API, KEYS, esc, pretty, store, randomHex, api, anonymousId, customerId, sessionFor } = window.PersonaShopper;
   // The retailer's sign-in, which signs a session for a signed-in customer (a customer's consents need it).
   // Locally the runtime plays it (config.js); a deployment of this demo shop has none.
   const SIGN_IN = window.PERSONA_STOREFRONT_SIGN_IN || "";
@@ -20,16 +18,6 @@
 
   // ------------------------------------------------------------------ small helpers
   const $ = (id) => document.getElementById(id);
-  const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-  const store = {
-    get(key, fallback = null) {
-      try { const raw = localStorage.getItem(key); return raw === null ? fallback : JSON.parse(raw); } catch { return fallback; }
-    },
-    set(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch { /* private mode: the session still works */ } },
-    remove(key) { try { localStorage.removeItem(key); } catch { /* ignore */ } },
-  };
-  const randomHex = (bytes) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const pretty = (category) => { const s = String(category || "").replace(/-/g, " "); return s.charAt(0).toUpperCase() + s.slice(1); };
 
   function locale() {
     // navigator-derived, shaped as the API wants it ("de-DE", or a language alone); fallback en-GB
@@ -56,17 +44,6 @@
     try { return new Intl.NumberFormat(locale(), { style: "currency", currency }).format(amount); } catch { return `${Number(amount).toFixed(2)} ${currency}`; }
   };
 
-  async function api(method, path, body, headers = {}) {
-    const response = await fetch(API + path, { method, headers: { ...(body ? { "content-type": "application/json" } : {}), ...headers },
-                                               body: body && JSON.stringify(body) });
-    const data = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = new Error((data && data.error && data.error.message) || `${response.status} ${response.statusText}`);
-      error.status = response.status;
-      throw error;
-    }
-    return data;
-  }
   const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString();
 
   let toastTimer;
@@ -79,18 +56,6 @@
   }
 
   // ------------------------------------------------------------------ who is visiting
-  // The visitor's id is a bearer secret: the API refuses one that is short or simple enough to guess. Ours carries
-  // 128 random bits (32 hex digits); one saved by an older version of the page, shorter, is replaced.
-  const VISITOR_ID = /^[A-Za-z0-9._:@-]{32,128}$/;
-  function anonymousId() {
-    let id = store.get(KEYS.anon);
-    if (typeof id !== "string" || !VISITOR_ID.test(id)) {
-      id = `anon-${randomHex(16)}`;
-      store.set(KEYS.anon, id);
-    }
-    return id;
-  }
-  const customerId = () => store.get(KEYS.customer);
   const subject = () => customerId() || anonymousId();
   // The signed-in customer's session header, {} without one: the API acts for a customer id only with it.
   const customerProof = () => (customerId() ? sessionFor(customerId()) : {});
@@ -116,13 +81,6 @@
   // part of the service itself and are always recorded.
   const mayTrack = (type) => type === "purchase" || type === "identify" || allowed("analytics") || allowed("personalization");
 
-  // The header that proves the visitor is this signed-in customer; none for an anonymous id.
-  // A session expires (its first part is its expiry, epoch seconds): an expired one proves nothing, so none is sent.
-  function sessionFor(id) {
-    const session = store.get(KEYS.session);
-    const live = session && session.customer_id === id && Number(String(session.session).split(".")[0]) * 1000 > Date.now();
-    return live ? { [session.header]: session.session } : {};
-  }
   async function sendConsent(saved, to = subject()) {
     try {
       try {
