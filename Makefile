@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/recommend.py
 	$(BIN)/python bench/assign.py
 	$(BIN)/python bench/results.py
+	@# bench/consent_latency.py needs a running `make up` (see the README).
 	@# A smaller load than the README's (10,000 events during a 100,000-row import: bench/load.py without options, ~20 min).
 	$(BIN)/python bench/load.py --events 1000 --rows 10000
 
