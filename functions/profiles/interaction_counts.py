@@ -1,7 +1,8 @@
 """Interaction counters per profile (customer id, or anonymous id until it is linked).
 
-Besides totals per interaction type, the counters keep what segments need:
-category and brand views and purchases, and internal search terms.
+Besides totals per interaction type, the counters keep what segments need: category and brand views
+and purchases. Internal search terms are values, never attribute names: a string set (`searched`) of at
+most MAX_SEARCH_TERMS distinct terms per profile.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from functions.profiles.schemas import InteractionCounts, InteractionRecorded
 
 TOTAL = "interactions_total"
 PREFIX = "interactions_"
-AFFINITY_PREFIXES = ("view_cat:", "buy_cat:", "view_brand:", "buy_brand:", "search:")
+AFFINITY_PREFIXES = ("view_cat:", "buy_cat:", "view_brand:", "buy_brand:")
+SEARCHED = "searched"  # the string set of a profile's search terms
+MAX_SEARCH_TERMS = 20
 _SPACES = re.compile(r"\s+")
 MAX_NAME = 64
 
@@ -23,9 +26,9 @@ def is_counter(attribute: str) -> bool:
 
 
 # Per profile, at most this many distinct names of each kind are counted; a new name beyond it is not (the first
-# ones stay). Storefront text is the caller's: thousands of made-up search terms must not grow a profile item
-# towards DynamoDB's 400 KB. Categories and brands are the published catalog's already (collection.known_words).
-MAX_NAMES_PER_KIND = {"view_cat:": 50, "buy_cat:": 50, "view_brand:": 50, "buy_brand:": 50, "search:": 20}
+# ones stay). Storefront text is the caller's: made-up values must not grow a profile item towards DynamoDB's
+# 400 KB. Categories and brands are the published catalog's already (collection.known_words).
+MAX_NAMES_PER_KIND = {"view_cat:": 50, "buy_cat:": 50, "view_brand:": 50, "buy_brand:": 50}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -42,9 +45,16 @@ def increments(interaction: InteractionRecorded, counted: Mapping[str, object] |
         named[f"{action}_cat:{_name(interaction.category)}"] = 1
     if action and interaction.brand:
         named[f"{action}_brand:{_name(interaction.brand)}"] = 1
-    if interaction.type == "search" and interaction.query:
-        named[f"search:{_name(interaction.query.lower())}"] = 1
     return {**counters, **{n: v for n, v in named.items() if counted is None or _room_for(n, counted)}}
+
+
+def search_terms(interaction: InteractionRecorded, counted: Mapping[str, object] | None = None) -> frozenset[str]:
+    """The search term to add to the profile's `searched` set: none beyond MAX_SEARCH_TERMS distinct ones."""
+    if interaction.type != "search" or not interaction.query:
+        return frozenset()
+    term = _name(interaction.query.lower())
+    known = set((counted or {}).get(SEARCHED) or ())  # type: ignore[arg-type]
+    return frozenset({term}) if term in known or len(known) < MAX_SEARCH_TERMS else frozenset()
 
 
 def _room_for(name: str, counted: Mapping[str, object]) -> bool:

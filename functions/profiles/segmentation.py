@@ -27,6 +27,7 @@ class ProfileInputs:
     orders: dict[str, list] = field(default_factory=dict)  # order_id -> [at, amount, currency, quantity, items]
     campaign: dict[str, Any] | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    searched: list[str] = field(default_factory=list)  # distinct search terms (a bounded set, not counters)
     attributes: dict[str, Any] = field(default_factory=dict)
     previous_labels: list[str] | None = None
     previous_detail: str | None = None
@@ -132,8 +133,9 @@ def segment_one(
 
     `duplicates` None means unknown (an incremental update): the previous flag is kept.
     """
-    counters = inputs.counters if policy.behaviour_allowed(inputs.consent) else {}  # e-mail engagement still counts
-    parts = [segments.behaviour_segments(counters, inputs.campaign, personas, policy.sensitive)]
+    allowed = policy.behaviour_allowed(inputs.consent)  # without it, e-mail engagement still counts
+    parts = [segments.behaviour_segments(inputs.counters if allowed else {}, inputs.campaign, personas, policy.sensitive,
+                                         inputs.searched if allowed else ())]
     if inputs.orders:
         parts.insert(0, segments.purchase_segments(_history(inputs.orders), base.quintiles, as_of))
     combined = segments.combine() if inputs.profiling_stopped else segments.combine(*parts)

@@ -185,10 +185,10 @@ def _top(counts: dict[str, float], n: int = TOP_AFFINITIES) -> list[str]:
 
 def behaviour_segments(
     counters: dict[str, int], campaign: dict | None, personas: Sequence[Persona] = DEFAULT_PERSONAS,
-    sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES),
+    sensitive: frozenset[str] = frozenset(DEFAULT_SENSITIVE_CATEGORIES), searched: Sequence[str] = (),
 ) -> Segments:
     """From interaction counters (`interactions_<type>`, `view_cat:<c>`, `buy_cat:<c>`,
-    `view_brand:<b>`, `buy_brand:<b>`, `search:<term>`) and campaign engagement. A sensitive category
+    `view_brand:<b>`, `buy_brand:<b>`), the distinct terms searched and campaign engagement. A sensitive category
     (health, lingerie: the published catalog's) is never an affinity, a persona's reason or a segment."""
     counters = {k: v for k, v in counters.items() if not (k.startswith(("view_cat:", "buy_cat:")) and k.partition(":")[2] in sensitive)}
     out = Segments()
@@ -197,10 +197,9 @@ def behaviour_segments(
         out.labels.append("behaviour:cart_abandoner")
     if by_type.get("page_view", 0) + by_type.get("product_view", 0) >= REPEAT_VISITOR_VIEWS:
         out.labels.append("behaviour:repeat_visitor")
-    searches = {k.removeprefix("search:"): v for k, v in counters.items() if k.startswith("search:")}
-    if searches:
+    if searched:
         out.labels.append("behaviour:searcher")
-        out.search_terms = _top(searches, 5)
+        out.search_terms = sorted(searched)[:5]
     if campaign:
         if campaign.get("unsubscribed"):
             out.labels.append("email:unsubscribed")

@@ -10,7 +10,7 @@ from functions.profiles import quality
 from functions.profiles.crm_import import merge
 from functions.profiles.crm_import.mapping import KINDS, ColumnMapping
 from functions.profiles.imports import Progress
-from functions.profiles.interaction_counts import counters_from_item, counts_from_item, increments
+from functions.profiles.interaction_counts import SEARCHED, counters_from_item, counts_from_item, increments, search_terms
 from functions.profiles.schemas import (
     CampaignEngagement,
     ImportReport,
@@ -92,7 +92,7 @@ class ProfileStore:
         return self.table.transact([
             Put({"pk": f"INTERACTION#{interaction.interaction_id}", "sk": "COUNTED",
                  "expires_at": int((now + DEDUP_WINDOW).timestamp())}, only_if_absent=True),
-            Add(_visitor_key(profile_id), increments(interaction, counted)),
+            Add(_visitor_key(profile_id), increments(interaction, counted), _searched(search_terms(interaction, counted))),
             Put(_recent_item(profile_id, interaction, now)),
         ])
 
@@ -120,12 +120,13 @@ class ProfileStore:
             return False
         anonymous_counts = self.table.get(_visitor_key(anonymous_id), consistent=True) or {}
         moved = counters_from_item(anonymous_counts)
+        searched = _searched(frozenset(anonymous_counts.get(SEARCHED, ())))
         actions = [
             Put({**_link_key(anonymous_id), "customer_id": customer_id, "linked_at": now.isoformat()}, only_if_absent=True),
             Add({"pk": f"{CUSTOMER_PREFIX}{customer_id}", "sk": "LINKS"}, string_sets={"anonymous_ids": frozenset({anonymous_id})}),
         ]
         if moved:
-            actions += [Add(_visitor_key(customer_id), moved), Delete(_visitor_key(anonymous_id))]
+            actions += [Add(_visitor_key(customer_id), moved, searched), Delete(_visitor_key(anonymous_id))]
         linked = self.table.transact(actions)
         if linked:
             self._move_recent(anonymous_id, customer_id)  # idempotent: a retry moves what is left
@@ -217,6 +218,7 @@ class ProfileStore:
             inputs.previous_labels, inputs.previous_detail = list(item["labels"]), item["detail"]
         elif sort_key == "COUNTS":
             inputs.counters = counters_from_item(item)
+            inputs.searched = sorted(item.get(SEARCHED, ()))
         elif sort_key == "LIMITS":
             inputs.profiling_stopped = True
 
@@ -346,6 +348,7 @@ class ProfileStore:
                                    for facts in by_sk.get("CAMPAIGN", {}).get("events", {}).values()],
             "interaction_counts": [{"counter": k, "count": v} for i in items if i["sk"] == "COUNTS"
                                    for k, v in sorted(counters_from_item(i).items())],
+            "search_terms": [{"term": t} for i in items if i["sk"] == "COUNTS" for t in sorted(i.get(SEARCHED, ()))],
             "recent_interactions": [json.loads(i["interaction"]) for i in items if i["pk"].startswith(RECENT_PREFIX)],
             "segments": [{"labels": sorted(by_sk["SEGMENTS"]["labels"]), "detail": json.loads(by_sk["SEGMENTS"]["detail"])}]
             if "SEGMENTS" in by_sk else [],
@@ -434,3 +437,8 @@ def profile_store() -> ProfileStore:
 
 def _consent_key(subject_id: str) -> dict[str, str]:
     return {"pk": f"{CONSENT_PREFIX}{subject_id}", "sk": "STATE"}
+
+
+def _searched(terms: frozenset[str]) -> dict[str, frozenset[str]]:
+    """The string-set part of an Add (DynamoDB refuses an empty set)."""
+    return {SEARCHED: terms} if terms else {}

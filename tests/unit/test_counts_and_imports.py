@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from functions.profiles.imports import import_id, received
-from functions.profiles.interaction_counts import counts_from_item, increments
+from functions.profiles.interaction_counts import MAX_SEARCH_TERMS, SEARCHED, counts_from_item, increments, search_terms
 from functions.profiles.schemas import EventContext, InteractionRecorded
 
 
@@ -13,8 +13,9 @@ def interaction(**fields):
     return InteractionRecorded(**{**base, **fields})
 
 
-def test_increments_count_the_total_and_the_type():
-    assert increments(interaction()) == {"interactions_total": 1, "interactions_search": 1, "search:q": 1}
+def test_increments_count_the_total_and_the_type_and_search_terms_are_values():
+    assert increments(interaction()) == {"interactions_total": 1, "interactions_search": 1}
+    assert search_terms(interaction()) == {"q"}
 
 
 def test_counts_from_a_dynamodb_item():
@@ -40,19 +41,27 @@ def test_views_purchases_and_searches_feed_affinity_counters():
     assert increments(view) == {"interactions_total": 1, "interactions_product_view": 1, "view_cat:Running Shoes": 1, "view_brand:Stride": 1}
     buy = interaction(type="purchase", category="socks", query=None)
     assert "buy_cat:socks" in increments(buy)
-    assert increments(interaction(query="Trail  SHOES"))["search:trail shoes"] == 1
+    assert search_terms(interaction(query="Trail  SHOES")) == {"trail shoes"}
+    assert search_terms(view) == frozenset()
 
 
 def test_each_kind_of_named_counter_is_capped_per_profile_and_known_names_keep_counting():
     from functions.profiles.interaction_counts import MAX_NAMES_PER_KIND
 
-    counted = {f"search:term {i}": Decimal(1) for i in range(MAX_NAMES_PER_KIND["search:"])}
-    assert "search:a new term" not in increments(interaction(query="a new term"), counted)
-    assert increments(interaction(query="term 3"), counted)["search:term 3"] == 1  # already counted: still counts
-    assert increments(interaction(query="a new term"), counted)["interactions_search"] == 1  # the event itself counts
-    view = interaction(type="product_view", item_id="sku-1", category="tents", query=None)
-    assert "view_cat:tents" in increments(view, counted)  # another kind has its own room
+    counted = {f"view_cat:c{i}": Decimal(1) for i in range(MAX_NAMES_PER_KIND["view_cat:"])}
+    view = interaction(type="product_view", item_id="sku-1", category="tents", brand="Stride", query=None)
+    assert "view_cat:tents" not in increments(view, counted)
+    assert increments(interaction(type="product_view", item_id="sku-1", category="c3", query=None), counted)["view_cat:c3"] == 1
+    assert increments(view, counted)["interactions_product_view"] == 1  # the event itself counts
+    assert "view_brand:Stride" in increments(view, counted)  # another kind has its own room
 
 
-def test_control_characters_and_runs_of_spaces_never_reach_a_counter_name():
-    assert "search:a b c" in increments(interaction(query="a\x00\t b\r\nc"))
+def test_search_terms_are_a_bounded_set_of_values():
+    full = {SEARCHED: {f"term {i}" for i in range(MAX_SEARCH_TERMS)}}
+    assert search_terms(interaction(query="a new term"), full) == frozenset()
+    assert search_terms(interaction(query="term 3"), full) == {"term 3"}
+    assert search_terms(interaction(query="a new term"), {SEARCHED: {"x"}}) == {"a new term"}
+
+
+def test_control_characters_and_runs_of_spaces_never_reach_a_stored_name():
+    assert search_terms(interaction(query="a\x00\t b\r\nc")) == {"a b c"}

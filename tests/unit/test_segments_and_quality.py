@@ -65,12 +65,12 @@ def test_behaviour_affinities_and_personas():
     counters = {
         "interactions_page_view": 3, "interactions_product_view": 4, "interactions_add_to_cart": 1,
         "view_cat:running-shoes": 3, "view_cat:socks": 1, "buy_cat:socks": 1, "view_brand:Stride": 2, "buy_brand:Aero": 1,
-        "search:trail shoes": 2, "search:socks": 1,
     }
-    segments = behaviour_segments(counters, {"unsubscribed": False, "last_engaged_at": "2026-11-01T00:00:00+00:00"})
+    segments = behaviour_segments(counters, {"unsubscribed": False, "last_engaged_at": "2026-11-01T00:00:00+00:00"},
+                                  searched=["trail shoes", "socks"])
     assert {"behaviour:cart_abandoner", "behaviour:repeat_visitor", "behaviour:searcher", "email:engaged", "persona:runner"} <= set(segments.labels)
     assert segments.top_categories == ["socks", "running-shoes"]  # a purchase weighs 3 views
-    assert segments.top_brands == ["Aero", "Stride"] and segments.search_terms == ["trail shoes", "socks"]
+    assert segments.top_brands == ["Aero", "Stride"] and segments.search_terms == ["socks", "trail shoes"]  # the distinct terms, sorted
     buyer = behaviour_segments({"interactions_add_to_cart": 1, "interactions_purchase": 1}, {"unsubscribed": True})
     assert "behaviour:cart_abandoner" not in buyer.labels and "email:unsubscribed" in buyer.labels
     custom = behaviour_segments({"view_cat:beginner-guides": 1}, None, personas=[Persona("novice", ("beginner-guides",), 1)])
