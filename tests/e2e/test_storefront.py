@@ -356,7 +356,8 @@ def test_the_privacy_centre_knows_the_shopper_who_signed_in(browser, shop):
         history = http("GET", f"{api}/v1/consents/{customer}", headers=proof)[1]["history"]
         return [r for r in history if r.get("carried_from") == anonymous_id]
 
-    assert {r["purpose"] for r in eventually(carried, timeout_s=45, interval_s=0.5)} == {"analytics", "personalization"}
+    # The carried records are history items written one after another: wait for both, not the first one seen.
+    eventually(lambda: {r["purpose"] for r in carried()} == {"analytics", "personalization"}, timeout_s=45, interval_s=0.5)
     eventually(lambda: (p := http("GET", f"{api}/v1/profiles/{customer}", headers=admin)[1]).get("interactions", {})
                .get("by_type", {}).get("product_view", 0) >= 2 and anonymous_id in p["linked_ids"], timeout_s=45, interval_s=0.5)
 
