@@ -12,10 +12,10 @@ import base64
 import json
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Depends, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
@@ -181,3 +181,7 @@ def caller(request: Request) -> Caller:
     identity = event.request_context.identity
     backend = bool(identity.user_arn) and event.resource.startswith(BACKEND_PATH_PREFIX)
     return Caller(now=datetime.now(UTC), session=session, backend=backend, session_key=_session_key)
+
+
+# The parameter every public route that acts for a person declares: `who: Who`.
+Who = Annotated[Caller, Depends(caller)]

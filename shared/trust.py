@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared import sessions
+from shared.errors import BadRequest
 from shared.sessions import SessionState
 
 MIN_VISITOR_ID_BITS = 128
@@ -104,6 +105,13 @@ class Caller:
         """401 unless the caller may act for the customer id."""
         if not self.proves(customer_id):
             sessions.refuse(self.session_state(customer_id))
+
+    def served_as(self, user_id: str | None, anonymous_id: str | None) -> tuple[str | None, str | None]:
+        """The (customer, visitor) a request about these ids is served as: a visitor id must be a secret (400
+        otherwise), a customer id counts only when the caller proves it (else the caller is the visitor they are)."""
+        if anonymous_id and not is_visitor_id(anonymous_id):
+            raise BadRequest(VISITOR_ID_RULE, code="invalid_anonymous_id")
+        return (user_id if user_id and self.proves(user_id) else None), anonymous_id
 
     def may_unsubscribe(self, customer_id: str, token: str | None) -> bool:
         """The customer, the backend, or the holder of the one-click link the customer was mailed."""

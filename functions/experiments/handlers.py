@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,10 +21,8 @@ from functions.experiments.schemas import (
 )
 from functions.experiments.store import experiments_store
 from functions.experiments.wiring import assigner, publisher
-from shared.api import build_resolver, caller, correlation_id
-from shared.errors import BadRequest
+from shared.api import Who, build_resolver, correlation_id
 from shared.observability import for_service
-from shared.trust import VISITOR_ID_RULE, Caller, is_visitor_id
 
 obs = for_service("experiments")
 logger = obs.logger
@@ -51,14 +49,10 @@ api_app = build_resolver(logger)
     "id exists or not; nothing is recorded for an id the caller did not prove.",
     tags=["experiments"],
 )
-def post_assignments(request: Annotated[AssignmentRequest, Body()], who: Annotated[Caller, Depends(caller)]) -> AssignmentResponse:
-    if request.anonymous_id and not is_visitor_id(request.anonymous_id):
-        raise BadRequest(VISITOR_ID_RULE, code="invalid_anonymous_id")
-    if request.user_id and not who.proves(request.user_id):
-        request = request.model_copy(update={"user_id": None})  # served as the visitor they are
-    if not (request.user_id or request.anonymous_id):
-        return AssignmentResponse(unit_id=None, holdout=False, excluded_reason="unknown_visitor", assignments=[])
-    return assigner().assign(request, _now(), correlation_id(api_app))
+def post_assignments(request: Annotated[AssignmentRequest, Body()], who: Who) -> AssignmentResponse:
+    user_id, anonymous_id = who.served_as(request.user_id, request.anonymous_id)
+    return assigner().assign(request.model_copy(update={"user_id": user_id, "anonymous_id": anonymous_id}), _now(),
+                             correlation_id(api_app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

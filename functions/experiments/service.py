@@ -158,6 +158,8 @@ class Assigner:
         return self._running
 
     def assign(self, request: AssignmentRequest, now: datetime, correlation_id: str) -> AssignmentResponse:
+        if not (request.user_id or request.anonymous_id):  # nobody the caller proved: in no experiment, nothing recorded
+            return AssignmentResponse(unit_id=None, holdout=False, excluded_reason="unknown_visitor", assignments=[])
         unit, consents, segments = self.store.unit_state(request.user_id, request.anonymous_id)
         if in_global_holdout(unit, self.holdout_share):
             return AssignmentResponse(unit_id=unit, holdout=True, excluded_reason="holdout", assignments=[])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -30,10 +30,9 @@ from functions.privacy.schemas import (
 from functions.privacy.settings import OrchestrationSettings, SiteSettings
 from functions.privacy.wiring import exports, privacy
 from shared import settings
-from shared.api import build_resolver, caller, correlation_id
+from shared.api import Who, build_resolver, correlation_id
 from shared.errors import NotFound
 from shared.observability import for_service
-from shared.trust import Caller
 
 obs = for_service("privacy")
 logger = obs.logger
@@ -50,7 +49,6 @@ api_app = build_resolver(logger)
 
 
 # A customer's consents need their storefront session (shared/sessions.py); a visitor's id is the secret of their cookie.
-Who = Annotated[Caller, Depends(caller)]
 CUSTOMER_SESSION = {401: {"description": "Not a visitor's secret id, without that customer's X-Persona-Session (known or not: "
                           "the answer does not tell whether a customer id exists)"}}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -31,10 +31,9 @@ from functions.profiles.schemas import (
     Unsubscribed,
 )
 from functions.profiles.store import profile_store
-from shared.api import build_resolver, caller, correlation_id
+from shared.api import Who, build_resolver, correlation_id
 from shared.errors import BadRequest, NotFound, PayloadTooLarge
 from shared.observability import for_service
-from shared.trust import Caller
 
 # Models the OpenAPI document describes although no route signature names them.
 OPENAPI_MODELS = [TrackingEvent]
@@ -71,7 +70,7 @@ _COLLECT_RESPONSES = {202: {"description": "Accepted (possibly with per-item rej
     tags=["collection"],
     responses=_COLLECT_RESPONSES,
 )
-def collect_events(batch: Annotated[TrackingBatch, Body()], who: Annotated[Caller, Depends(caller)]) -> Response[CollectResult]:
+def collect_events(batch: Annotated[TrackingBatch, Body()], who: Who) -> Response[CollectResult]:
     if len((collect_app.current_event.body or "").encode()) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"A batch may be at most {MAX_BATCH_BYTES // 1024} KB.")
     result, recorded = service.record_events(batch.events, who, correlation_id(collect_app))
@@ -94,7 +93,7 @@ def collect_events(batch: Annotated[TrackingBatch, Body()], who: Annotated[Calle
 def one_click_unsubscribe(
     customer_id: Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")],
     token: Annotated[str, Query(min_length=1, max_length=128)],
-    who: Annotated[Caller, Depends(caller)],
+    who: Who,
 ) -> Unsubscribed:
     if "List-Unsubscribe=One-Click" not in (collect_app.current_event.decoded_body or ""):
         raise BadRequest("Post the form body List-Unsubscribe=One-Click (RFC 8058).", code="not_one_click")

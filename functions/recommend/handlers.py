@@ -6,7 +6,6 @@ import os
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,10 +14,9 @@ from functions.recommend import ranking
 from functions.recommend.schemas import Placement, Recommendations, TimeOfDay
 from functions.recommend.service import RecommendationRequest, market_of
 from functions.recommend.wiring import recommender, registry
-from shared.api import build_resolver, caller
+from shared.api import Who, build_resolver
 from shared.errors import BadRequest
 from shared.observability import for_service
-from shared.trust import VISITOR_ID_RULE, Caller, is_visitor_id
 
 obs = for_service("recommend")
 logger = obs.logger
@@ -51,6 +49,7 @@ api_app = build_resolver(logger)
     tags=["recommend"],
 )
 def get_recommendations(
+    who: Who,
     placement: Annotated[Placement, Query()],
     user_id: Annotated[str | None, SubjectQuery] = None,
     anonymous_id: Annotated[str | None, SubjectQuery] = None,
@@ -60,16 +59,12 @@ def get_recommendations(
     device: Annotated[Literal["desktop", "mobile", "tablet", "app", "other"] | None, Query()] = None,
     locale: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] = None,
     time_of_day: Annotated[TimeOfDay | None, Query()] = None,
-    who: Annotated[Caller, Depends(caller)] = None,  # type: ignore[assignment]  # always injected
 ) -> Recommendations:
     if not (user_id or anonymous_id):
         raise BadRequest("Send user_id (a customer) or anonymous_id (a visitor), or both.", code="missing_subject")
     if placement == "email" and not user_id:
         raise BadRequest("placement=email needs user_id: e-mails go to customers.", code="missing_user_id")
-    if anonymous_id and not is_visitor_id(anonymous_id):
-        raise BadRequest(VISITOR_ID_RULE, code="invalid_anonymous_id")
-    if user_id and not who.proves(user_id):
-        user_id = None  # an id the caller did not prove: served as the visitor they are
+    user_id, anonymous_id = who.served_as(user_id, anonymous_id)
     query = ranking.Query(placement=placement, n=n, now=datetime.now(UTC), item_id=item_id, same_brand=same_brand,
                           market=market_of(locale))
     request = RecommendationRequest(query=query, user_id=user_id, anonymous_id=anonymous_id, device=device,

@@ -9,7 +9,6 @@ served from `web/`.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -20,13 +19,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from infra.local import orders
 from infra.local.invoke import Invoker
 from infra.local.provision import ACCOUNT
 from infra.topology import Route, Topology
@@ -124,101 +123,20 @@ class _Server(ThreadingHTTPServer):
 LOCAL_SIGN_IN = "/local/storefront-sessions"
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}$")
 
-# The retailer's order system, played by the local runtime for the demo shop's checkout: only the retailer's
-# backend may send purchases with their value (shared/trust.py), so the shop posts its order here and this
-# sends one purchase per line to POST /v1/server/events as the backend would (the function invoked with the
-# backend's identity, as for a request with the server key). Local only: not a Persona route, not in AWS or
-# the OpenAPI document. Body:
-#   {"anonymous_id": "<the visitor's secret id>", "customer_id"?: "...", "order_id"?: "...",
-#    "lines": [{"item_id": "...", "category"?: "...", "brand"?: "...", "value": 12.5, "currency": "EUR"}, ...]}
-# with the signed-in customer's X-Persona-Session when there is one: the purchases name the customer id only
-# when that session proves it (otherwise they are the visitor's alone). `order_id` (the shop's, optional) makes
-# a resent order the same events, counted once.
-LOCAL_ORDERS = "/local/orders"
 SERVER_EVENTS = "/v1/server/events"
-MAX_ORDER_LINES = 100
-_ORDER_KEYS = {"anonymous_id", "customer_id", "order_id", "lines"}
-_LINE_KEYS = {"item_id", "category", "brand", "value", "currency"}
-_ORDER_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-_AMOUNT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
-
-
-class OrderError(ValueError):
-    """A local order the shop should not have sent (answered 400)."""
-
-
-def _text(container: dict[str, Any], key: str, where: str, *, required: bool = False, pattern: re.Pattern[str] | None = None,
-          max_length: int = 128) -> str | None:
-    value = container.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not 1 <= len(value) <= max_length or (pattern and not pattern.fullmatch(value)):
-        raise OrderError(f"{where}{key} must be a string of 1-{max_length} characters"
-                         + (" (letters, digits and . _ : @ -)" if pattern is _CUSTOMER_ID else ""))
-    return value
-
-
-def _amount(value: Any, where: str) -> str:
-    """A line's value as the collection API takes it: at least 0, at most two decimal places."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise OrderError(f"{where}value must be a number")
-    try:
-        amount = Decimal(value if isinstance(value, str) else repr(value))
-    except InvalidOperation:
-        raise OrderError(f"{where}value must be a number") from None
-    text = format(amount, "f") if amount.is_finite() and abs(amount) < 10**10 else ""
-    if not _AMOUNT.fullmatch(text):
-        raise OrderError(f"{where}value must be an amount from 0 to 9999999999.99, with at most two decimal places")
-    return text
-
-
-def parse_order(body: bytes) -> dict[str, Any]:
-    """The order's fields, checked strictly (OrderError says what is wrong)."""
-    from shared.trust import VISITOR_ID_RULE, is_visitor_id
-
-    try:
-        order = json.loads(body or b"null")
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
-        raise OrderError("The body must be JSON") from None
-    if not isinstance(order, dict):
-        raise OrderError('Send {"anonymous_id": "...", "lines": [{"item_id", "value", "currency", ...}]}')
-    if unknown := sorted(set(order) - _ORDER_KEYS):
-        raise OrderError(f"Unknown fields: {', '.join(unknown)}")
-    anonymous_id = _text(order, "anonymous_id", "", required=True, pattern=_CUSTOMER_ID)
-    if not is_visitor_id(anonymous_id):
-        raise OrderError(VISITOR_ID_RULE)
-    customer_id = _text(order, "customer_id", "", pattern=_CUSTOMER_ID)
-    order_id = _text(order, "order_id", "", pattern=_ORDER_ID, max_length=64)
-    lines = order.get("lines")
-    if not isinstance(lines, list) or not 1 <= len(lines) <= MAX_ORDER_LINES:
-        raise OrderError(f"lines must be a list of 1-{MAX_ORDER_LINES} order lines")
-    parsed = []
-    for index, line in enumerate(lines):
-        where = f"lines[{index}]."
-        if not isinstance(line, dict):
-            raise OrderError(f"lines[{index}] must be an object")
-        if unknown := sorted(set(line) - _LINE_KEYS):
-            raise OrderError(f"lines[{index}]: unknown fields: {', '.join(unknown)}")
-        parsed.append({
-            "item_id": _text(line, "item_id", where, required=True),
-            "category": _text(line, "category", where),
-            "brand": _text(line, "brand", where),
-            "value": _amount(line.get("value"), where),
-            "currency": _text(line, "currency", where, required=True, pattern=_CURRENCY, max_length=3),
-        })
-    return {"anonymous_id": anonymous_id, "customer_id": customer_id, "order_id": order_id, "lines": parsed}
 
 
 class Gateway:
     def __init__(self, topology: Topology, invoker: Invoker, *, host: str, port: int, api_key: str, web_root: Path | None,
-                 sign_in: Callable[[str], str] | None = None, server_key: str | None = None) -> None:
+                 sign_in: Callable[[str], str] | None = None, server_key: str | None = None,
+                 session_proves: Callable[[str, str], bool] | None = None) -> None:
         self.topology = topology
         self.invoker = invoker
         self.api_key = api_key
         self.server_key = server_key  # None: no server routes served
         self.web_root = web_root
         self.sign_in = sign_in
+        self.session_proves = session_proves  # (customer id, session) -> is it a live session of that customer
         self.routes = RouteTable(topology.routes)
         gateway = self
 
@@ -287,7 +205,7 @@ class Gateway:
         if path == LOCAL_SIGN_IN and self.sign_in is not None:
             self._sign_in(request, method, body)
             return
-        if path == LOCAL_ORDERS and self.server_key is not None:
+        if path == orders.LOCAL_ORDERS and self.server_key is not None:
             self._order(request, method, body)
             return
         route, params, path_known = self.routes.match(method if method != "HEAD" else "GET", path)
@@ -347,48 +265,35 @@ class Gateway:
         self.send(request, 200, {"content-type": "application/json"}, json.dumps(answer).encode())
 
     def _order(self, request: BaseHTTPRequestHandler, method: str, body: bytes) -> None:
-        """The retailer's order system (LOCAL_ORDERS above): the order's lines as purchases, sent by the backend."""
+        """The retailer's order system (infra/local/orders.py): the order's lines as purchases, sent by the backend."""
         from shared import signing
         from shared.sessions import SESSION_HEADER
 
         if method != "POST":
-            self.send_error(request, 405, "method_not_allowed", f"{method} is not allowed on {LOCAL_ORDERS}.")
+            self.send_error(request, 405, "method_not_allowed", f"{method} is not allowed on {orders.LOCAL_ORDERS}.")
             return
         try:
-            order = parse_order(body)
-        except OrderError as exc:
+            order = orders.parse_order(body)
+        except ValueError as exc:
             self.send_error(request, 400, "invalid_request", str(exc))
             return
         session = request.headers.get(SESSION_HEADER) or None
         if session is not None and not signing.well_formed(session):
             self.send_error(request, 401, "invalid_session", "This session is not one the shop's sign-in gives: sign in again.")
             return
-        customer_id = order["customer_id"]
-        if customer_id is not None:
+        customer_id = None
+        if order.customer_id and session and self.session_proves is not None:
             try:
-                proven = session is not None and self._session_proves(customer_id, session)
+                customer_id = order.customer_id if self.session_proves(order.customer_id, session) else None
             except Exception:  # the secret could not be read (moto busy): the order must not be lost for it
                 log.exception("checking a storefront session failed")
                 self.send_error(request, 503, "service_unavailable", "Orders are unavailable for a moment; try again.")
                 return
-            if not proven:
-                customer_id = None  # the backend names only the customer the shop proved: the visitor's order otherwise
-        now = datetime.now(UTC).isoformat()
-        events = []
-        for index, line in enumerate(order["lines"]):
-            event: dict[str, Any] = {"type": "purchase", "anonymous_id": order["anonymous_id"], "timestamp": now,
-                                     **{k: v for k, v in line.items() if v is not None}}
-            if customer_id:
-                event["customer_id"] = customer_id
-            if order["order_id"]:  # the same order sent again: the same event ids (the collection API counts them once)
-                digest = hashlib.sha256(f"{order['anonymous_id']}\x1f{order['order_id']}\x1f{index}".encode()).hexdigest()
-                event["event_id"] = f"order-{digest[:40]}"
-            events.append(event)
         route, params, _ = self.routes.match("POST", SERVER_EVENTS)
         if route is None or route.auth != "server":
             self.send_error(request, 404, "route_not_found", f"No route for POST {SERVER_EVENTS}.")
             return
-        payload = json.dumps({"events": events}).encode()
+        payload = json.dumps({"events": orders.purchase_events(order, customer_id, datetime.now(UTC))}).encode()
         headers = {"content-type": "application/json", "user-agent": "persona-local-orders",
                    **({"x-correlation-id": request.headers["x-correlation-id"]} if request.headers.get("x-correlation-id") else {})}
         event = proxy_event("POST", SERVER_EVENTS, headers, payload, route, params, request.client_address[0],
@@ -396,19 +301,6 @@ class Gateway:
         result = self._invoke(request, route, event)
         if result is not None:  # 202 with what the collection API answered (or its 503: the shop sends the order again)
             self._send_proxy_result(request, result)
-
-    def _session_proves(self, customer_id: str, session: str) -> bool:
-        """Whether `session` is a live session of this customer. The retailer's backend holds the session key
-        (shared/sessions.py); the local runtime's process has the functions' setting that names its secret."""
-        from shared import settings
-        from shared.api import SessionKeySettings
-        from shared.aws.secrets import secret_value
-        from shared.trust import Caller
-
-        if self.sign_in is None:  # no session key provisioned: nobody can be signed in
-            return False
-        key = secret_value(settings.load(SessionKeySettings).session_keys_secret_name)
-        return Caller(now=datetime.now(UTC), session=session, session_key=lambda: key).proves(customer_id)
 
     def _send_proxy_result(self, request: BaseHTTPRequestHandler, result: dict[str, Any]) -> None:
         headers = dict(result.get("headers") or {})

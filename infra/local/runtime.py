@@ -134,7 +134,7 @@ class LocalRuntime:
             self.gateway = Gateway(
                 self.topology, self.invoker, host=self.host, port=self.api_port, api_key=self.api_key, web_root=self.web_root,
                 sign_in=self.storefront_session if ("secret", "session_keys") in self.resources.names else None,
-                server_key=self.server_key,
+                server_key=self.server_key, session_proves=self.session_proves,
             )
             self.dispatcher = Dispatcher(
                 self.topology, self.resources, self.invoker, self.client("sqs"),
@@ -201,10 +201,19 @@ class LocalRuntime:
         """What the retailer's sign-in gives a signed-in customer (the demo shop has no passwords)."""
         from shared import sessions
 
+        return sessions.issue(self._session_signing_key(), customer_id, datetime.now(UTC))
+
+    def session_proves(self, customer_id: str, session: str) -> bool:
+        """Whether `session` is a live session of the customer, as the retailer's order system checks it."""
+        from shared import sessions
+
+        return sessions.state(self._session_signing_key(), customer_id, session, datetime.now(UTC)) == "valid"
+
+    def _session_signing_key(self) -> str:
         if self._session_key is None:  # read once: moto is busy while demo data imports
             secret = self.resources.names[("secret", "session_keys")]
             self._session_key = self.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
-        return sessions.issue(self._session_key, customer_id, datetime.now(UTC))
+        return self._session_key
 
     def client(self, service: str) -> Any:
         """A boto3 client for the runtime's moto server (for provisioning, tests and the CLI)."""

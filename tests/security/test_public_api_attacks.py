@@ -188,8 +188,9 @@ def test_a_malformed_session_or_token_is_a_4xx_never_a_500(runtime, customers, j
         api(runtime, "POST", "/v1/events", {"events": [event("page_view", anonymous_id=visitor)]}, session),
         api(runtime, "GET", f"/v1/recommendations?placement=home&anonymous_id={visitor}", headers=session),
         api(runtime, "POST", "/v1/assignments", {"anonymous_id": visitor}, session),
+        api(runtime, "GET", f"/v1/privacy-requests/by-subject/{visitor}", headers=session),
     ]
-    assert [s for s, _ in answers] == [401] * 5, answers
+    assert [s for s, _ in answers] == [401] * 6, answers
     assert {b["error"]["code"] for _, b in answers} == {"invalid_session"}
     created = api(runtime, "POST", "/v1/privacy-requests", {"type": "access", "subject_id": visitor, "contact": "me@example.org"})[1]
     from urllib.parse import quote
@@ -208,11 +209,18 @@ def test_guessable_visitor_ids_are_refused_everywhere(runtime, customers):
 
 def test_server_routes_need_the_backends_credential(runtime, customers):
     body = {"events": [event("purchase", customer_id="C-1001", value="10.00", currency="EUR")]}
-    for headers in ({}, {"x-persona-server-key": "wrong"}, {"x-api-key": runtime.endpoints.admin_api_key}, signed_in(runtime, "C-1001")):
+    email = "/v1/server/recommendations?placement=email&user_id=C-1001&n=3"
+    wrong = ({}, {"x-persona-server-key": "wrong"}, {"x-persona-server-key": runtime.endpoints.server_key + " "},
+             {"x-api-key": runtime.endpoints.admin_api_key}, signed_in(runtime, "C-1001"))
+    for headers in wrong:
         status, answer = api(runtime, "POST", "/v1/server/events", body, headers)
+        assert status == 403 and answer["error"]["code"] == "forbidden", (headers, answer)
+        status, answer = api(runtime, "GET", email, headers=headers)
         assert status == 403 and answer["error"]["code"] == "forbidden", (headers, answer)
     status, answer = api(runtime, "POST", "/v1/server/events", body, backend(runtime))
     assert (status, answer["accepted"], answer["changed"]) == (202, 1, [])
+    status, answer = api(runtime, "GET", email, headers=backend(runtime))  # the backend needs no customer session
+    assert status == 200 and answer["placement"] == "email"
 
 
 # ---------------------------------------------------------------- consent at the door

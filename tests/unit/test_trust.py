@@ -62,3 +62,16 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(text):
 
 def test_other_cells_stay_as_they_are():
     assert [safe_cell(v) for v in ("rain jacket", "a=b", -3, 2.5, None, True)] == ["rain jacket", "a=b", -3, 2.5, None, True]
+
+
+def test_a_request_is_served_as_the_customer_only_when_the_caller_proves_them():
+    from shared.errors import BadRequest
+
+    visitor = new_visitor_id()
+    signed_in = Caller(now=NOW, session=sessions.issue("k", "C-1", NOW), session_key=lambda: "k")
+    assert signed_in.served_as("C-1", visitor) == ("C-1", visitor)
+    assert signed_in.served_as("C-2", visitor) == (None, visitor)  # someone else's id: the visitor they are
+    assert Caller(now=NOW).served_as("C-1", None) == (None, None)
+    assert Caller(now=NOW, backend=True).served_as("C-9", None) == ("C-9", None)
+    with pytest.raises(BadRequest, match="128 random bits"):
+        signed_in.served_as("C-1", "anon-1")
