@@ -57,6 +57,14 @@ def search_terms(interaction: InteractionRecorded, counted: Mapping[str, object]
     return frozenset({term}) if term in known or len(known) < MAX_SEARCH_TERMS else frozenset()
 
 
+def names_anything(interaction: InteractionRecorded) -> bool:
+    """Whether the interaction adds a capped name (a category, brand or search term): only then must the profile's
+    counted names be read first."""
+    if interaction.type == "search":
+        return bool(interaction.query)
+    return interaction.type in ("product_view", "purchase") and bool(interaction.category or interaction.brand)
+
+
 def _room_for(name: str, counted: Mapping[str, object]) -> bool:
     if name in counted:
         return True

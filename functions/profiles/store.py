@@ -10,7 +10,14 @@ from functions.profiles import quality
 from functions.profiles.crm_import import merge
 from functions.profiles.crm_import.mapping import KINDS, ColumnMapping
 from functions.profiles.imports import Progress
-from functions.profiles.interaction_counts import SEARCHED, counters_from_item, counts_from_item, increments, search_terms
+from functions.profiles.interaction_counts import (
+    SEARCHED,
+    counters_from_item,
+    counts_from_item,
+    increments,
+    names_anything,
+    search_terms,
+)
 from functions.profiles.schemas import (
     CampaignEngagement,
     ImportReport,
@@ -88,7 +95,8 @@ class ProfileStore:
     def count_interaction(self, interaction: InteractionRecorded, profile_id: str, now: datetime) -> bool:
         """Count the interaction on the profile and keep it among the recent ones, once;
         False if it was recorded before (one transaction with a dedup marker)."""
-        counted = self.table.get(_visitor_key(profile_id)) or {}  # names already counted: each kind is capped
+        # The names already counted (each kind is capped), read only when this interaction adds one.
+        counted = (self.table.get(_visitor_key(profile_id)) or {}) if names_anything(interaction) else None
         return self.table.transact([
             Put({"pk": f"INTERACTION#{interaction.interaction_id}", "sk": "COUNTED",
                  "expires_at": int((now + DEDUP_WINDOW).timestamp())}, only_if_absent=True),

@@ -65,3 +65,15 @@ def test_search_terms_are_a_bounded_set_of_values():
 
 def test_control_characters_and_runs_of_spaces_never_reach_a_stored_name():
     assert search_terms(interaction(query="a\x00\t b\r\nc")) == {"a b c"}
+
+
+def test_only_interactions_that_add_a_name_need_the_counted_names_read_first():
+    from functions.profiles.interaction_counts import names_anything
+
+    assert names_anything(interaction(query="tent"))
+    assert names_anything(interaction(type="product_view", item_id="s", category="tents", query=None))
+    assert not names_anything(interaction(type="product_view", item_id="s", query=None))
+    assert not names_anything(interaction(type="page_view", query=None))
+    # Without a read there is no cap to apply, and the names are exactly what a capped read with room would add.
+    view = interaction(type="product_view", item_id="s", category="tents", query=None)
+    assert increments(view, None) == increments(view, {})
