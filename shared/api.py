@@ -92,7 +92,9 @@ class JsonApiResolver(APIGatewayRestResolver):
     """A REST resolver for a JSON-only API. `form_routes`: the few routes a mail client posts an HTML form to
     (RFC 8058 one-click unsubscribe); their handlers read the raw body."""
 
-    form_routes: frozenset[str] = frozenset()
+    def __init__(self, *, form_routes: frozenset[str] = frozenset(), **options: Any) -> None:
+        super().__init__(**options)
+        self.form_routes = form_routes
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if event.get("httpMethod") in _BODY_METHODS and event.get("resource") not in self.form_routes:
@@ -114,8 +116,7 @@ class JsonApiResolver(APIGatewayRestResolver):
 
 
 def build_resolver(logger: Logger, *, form_routes: frozenset[str] = frozenset()) -> APIGatewayRestResolver:
-    app = JsonApiResolver(enable_validation=True, json_body_deserializer=strict_json)
-    app.form_routes = form_routes
+    app = JsonApiResolver(enable_validation=True, json_body_deserializer=strict_json, form_routes=form_routes)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
@@ -169,7 +170,7 @@ def _session_key() -> str:
 
 def caller(request: Request) -> Caller:
     """The caller of a public route under the trust model (shared/trust.py). Every public route that acts
-    for a person declares it: `who: Annotated[Caller, Depends(caller)]`.
+    for a person declares it (`who: Who`, below).
 
     The backend is whoever API Gateway let through an IAM-signed `/v1/server/` route: it writes the
     signer's ARN into the request context, which no caller can set (the local gateway does the same
